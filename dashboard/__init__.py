@@ -1,0 +1,90 @@
+"""SignalCraft application factory: a Flask server with a Dash (Pages) app on top."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dash
+from flask import Flask, jsonify
+
+from dashboard import auth, vendor
+from dashboard.config import Settings
+from dashboard.database import init_db
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A stable key per installation: generated once into the instance folder, so
+    sessions survive restarts and all workers of one host agree."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def create_server(config: dict[str, Any] | None = None) -> Flask:
+    settings = Settings.from_env().apply(config)
+    instance = Path(settings.INSTANCE_PATH or ROOT / "instance")
+    server = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "dashboard" / "templates"),
+    )
+    server.config.update(settings.flask_config())
+    server.config["SECRET_KEY"] = settings.SECRET_KEY or _secret_key(instance)
+    server.config["SQLALCHEMY_URL"] = settings.database_url(instance)
+    server.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024
+    logging.basicConfig(level=settings.LOG_LEVEL)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    init_db(server, server.config["SQLALCHEMY_URL"])
+    auth.init_app(server)
+    vendor.init_app(server)
+
+    from ingestion import init_app as init_ingestion
+
+    init_ingestion(server)
+
+    @server.get("/healthz")
+    def healthz() -> Any:
+        return jsonify(status="ok")
+
+    from dashboard.cli import register as register_cli
+
+    register_cli(server)
+    return server
+
+
+def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
+    server = create_server(config)
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(ROOT / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        external_stylesheets=[vendor.BOOTSTRAP_CSS, vendor.ICONS_CSS],
+        suppress_callback_exceptions=True,
+        title="SignalCraft",
+        update_title=None,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    from dashboard.shell import shell_layout
+
+    app.layout = shell_layout
+    from callbacks import register_all
+
+    register_all(app)
+    server.config["DASH_APP"] = app
+    return app
+
+
+__all__ = ["create_app", "create_server"]

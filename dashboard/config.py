@@ -1,0 +1,93 @@
+"""The one configuration object. Every setting comes from an environment variable
+documented in README.md; ``create_app(config=...)`` overrides any of them (tests)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+@dataclass
+class Settings:
+    SECRET_KEY: str = ""
+    DATABASE_URL: str = ""  # empty: SQLite in the instance folder
+    INSTANCE_PATH: str = ""
+    DEMO_MODE: bool = False
+    DEMO_DEVICES: int = 8
+    SIMULATOR_URL: str = ""  # where the demo simulator posts; default http://127.0.0.1:PORT
+    PORT: int = 8050
+    ADMIN_EMAIL: str = ""
+    ADMIN_PASSWORD: str = ""
+    AUDIO_STORE: str = ""  # "" or file:///path -> local folder; s3://bucket/prefix -> S3
+    S3_ENDPOINT_URL: str = ""
+    SCHEDULER_ENABLED: bool = False
+    ANALYSIS_INTERVAL_SECONDS: int = 5
+    OFFLINE_AFTER_SECONDS: int = 120
+    HEALTH_REFRESH_MS: int = 5000
+    SESSION_COOKIE_SECURE: bool = False
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    LOG_LEVEL: str = "INFO"
+    TESTING: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        return cls(
+            SECRET_KEY=env.get("SECRET_KEY", ""),
+            DATABASE_URL=env.get("DATABASE_URL", ""),
+            INSTANCE_PATH=env.get("SIGNALCRAFT_INSTANCE_PATH", ""),
+            DEMO_MODE=_bool(env.get("SIGNALCRAFT_DEMO"), False),
+            DEMO_DEVICES=_int(env.get("SIGNALCRAFT_DEMO_DEVICES"), 8),
+            SIMULATOR_URL=env.get("SIGNALCRAFT_SIMULATOR_URL", ""),
+            PORT=_int(env.get("PORT"), 8050),
+            ADMIN_EMAIL=env.get("SIGNALCRAFT_ADMIN_EMAIL", ""),
+            ADMIN_PASSWORD=env.get("SIGNALCRAFT_ADMIN_PASSWORD", ""),
+            AUDIO_STORE=env.get("SIGNALCRAFT_AUDIO_STORE", ""),
+            S3_ENDPOINT_URL=env.get("S3_ENDPOINT_URL", ""),
+            SCHEDULER_ENABLED=_bool(env.get("SIGNALCRAFT_SCHEDULER"), False),
+            ANALYSIS_INTERVAL_SECONDS=_int(env.get("SIGNALCRAFT_ANALYSIS_INTERVAL"), 5),
+            OFFLINE_AFTER_SECONDS=_int(env.get("SIGNALCRAFT_OFFLINE_AFTER"), 120),
+            HEALTH_REFRESH_MS=_int(env.get("SIGNALCRAFT_REFRESH_MS"), 5000),
+            SESSION_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), False),
+            RATELIMIT_STORAGE_URI=env.get("RATELIMIT_STORAGE_URI", "memory://"),
+            LOG_LEVEL=env.get("LOG_LEVEL", "INFO"),
+        )
+
+    def apply(self, overrides: dict[str, Any] | None) -> "Settings":
+        names = {f.name for f in fields(self)}
+        for key, value in (overrides or {}).items():
+            if key in names:
+                setattr(self, key, value)
+            else:
+                self.extra[key] = value
+        return self
+
+    def database_url(self, instance_path: Path) -> str:
+        if self.DATABASE_URL:
+            url = self.DATABASE_URL
+            # Heroku-style URLs say postgres://; SQLAlchemy wants postgresql://
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url[len("postgres://"):]
+            return url
+        return f"sqlite:///{instance_path / 'signalcraft.db'}"
+
+    def flask_config(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        out.update(self.extra)
+        return out

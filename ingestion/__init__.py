@@ -1,0 +1,11 @@
+"""Device ingestion: the HTTP API the ESP32 devices (and the simulator) speak."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(server: Flask) -> None:
+    from ingestion.api import bp
+
+    server.register_blueprint(bp)

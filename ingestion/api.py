@@ -1,0 +1,121 @@
+"""The device API (``/api/esp32/...``): bearer-token authentication, strict
+validation, idempotent writes. Every failure is a 4xx JSON error and writes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from dashboard.database import db_session
+from dashboard.models import Compressor, utcnow
+from ingestion.errors import ApiError
+from ingestion.readings import ReadingRow, store_readings
+from ingestion.schemas import MAX_BATCH, ReadingIn, parse_timestamp
+from ingestion.tokens import verify_token
+
+bp = Blueprint("ingestion", __name__, url_prefix="/api/esp32")
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_body() -> Any:
+    if not request.mimetype or request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
+    raw = request.get_data(cache=False)
+    try:
+        # parse_constant refuses NaN and Infinity, which Python's json accepts.
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from exc
+
+
+def authenticate_device() -> Compressor:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        raise ApiError(401, "unauthorized", "missing bearer token",
+                       {"WWW-Authenticate": 'Bearer realm="signalcraft-device"'})
+    session = db_session()
+    cred = verify_token(session, header[7:].strip())
+    if cred is None:
+        raise ApiError(401, "unauthorized", "invalid or revoked token",
+                       {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    compressor = session.get(Compressor, cred.compressor_id)
+    claimed = request.headers.get("X-Device-Id")
+    if claimed is not None and claimed != str(compressor.id):
+        raise ApiError(403, "forbidden", "this token does not belong to that device")
+    now = utcnow()
+    cred.last_used_at = now
+    g.device_now = now
+    return compressor
+
+
+def _validation_detail(index: int | None, exc: ValidationError) -> str:
+    where = f"item {index}: " if index is not None else ""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return where + "; ".join(parts)
+
+
+@bp.post("/data")
+def post_readings() -> Any:
+    compressor = authenticate_device()
+    body = parse_json_body()
+    if isinstance(body, dict) and "readings" in body and set(body) <= {"readings", "device_id"}:
+        items = body["readings"]
+    else:
+        items = body
+    single = isinstance(items, dict)
+    if single:
+        items = [items]
+    if not isinstance(items, list) or not items:
+        raise ApiError(400, "invalid", "expected a reading object or a non-empty array of them")
+    if len(items) > MAX_BATCH:
+        raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} readings per request")
+    now = g.device_now
+    rows: list[ReadingRow] = []
+    for index, item in enumerate(items):
+        where = None if single else index
+        try:
+            reading = ReadingIn.model_validate(item)
+            ts = parse_timestamp(reading.ts, now) if reading.ts is not None else now
+        except ValidationError as exc:
+            raise ApiError(422, "invalid_reading", _validation_detail(where, exc)) from exc
+        except ValueError as exc:
+            prefix = f"item {index}: " if where is not None else ""
+            raise ApiError(422, "invalid_reading", f"{prefix}ts: {exc}") from exc
+        rows.append(ReadingRow(seq=reading.seq, ts=ts, metrics=reading.metrics))
+    session = db_session()
+    accepted, duplicates = store_readings(session, compressor, rows, now)
+    compressor.last_seen_at = now
+    session.commit()
+    return jsonify(accepted=accepted, duplicates=duplicates), 201
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Any:
+    db_session().rollback()
+    return exc.response()
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    db_session().rollback()
+    code = {413: "payload_too_large", 404: "not_found", 405: "method_not_allowed"}.get(
+        exc.code or 400, "bad_request")
+    return ApiError(exc.code or 400, code, exc.description or exc.name).response()
+
+
+@bp.errorhandler(OperationalError)
+def _database_down(_exc: OperationalError) -> Any:
+    db_session().rollback()
+    return ApiError(503, "unavailable", "database unavailable; retry later",
+                    {"Retry-After": "5"}).response()

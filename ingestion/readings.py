@@ -1,0 +1,54 @@
+"""Storing readings: idempotent on (compressor, seq), one statement per batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from dashboard.models import Compressor, Reading
+
+
+@dataclass(frozen=True)
+class ReadingRow:
+    seq: int
+    ts: dt.datetime
+    metrics: dict[str, float]
+
+
+def _insert_for(session: Session):  # noqa: ANN202
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+
+
+def store_readings(session: Session, compressor: Compressor, rows: list[ReadingRow],
+                   received_at: dt.datetime) -> tuple[int, int]:
+    """Insert what is new, skip seqs already stored. Returns (accepted, duplicates).
+    The caller commits, so a failure leaves nothing behind."""
+    unique: dict[int, ReadingRow] = {}
+    for row in rows:
+        unique.setdefault(row.seq, row)
+    values = [
+        {"compressor_id": compressor.id, "seq": r.seq, "ts": r.ts, "received_at": received_at,
+         **r.metrics}
+        for r in unique.values()
+    ]
+    insert = _insert_for(session)
+    stmt = (
+        insert(Reading)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["compressor_id", "seq"])
+        .returning(Reading.seq)
+    )
+    inserted = set(session.scalars(stmt).all())
+    accepted = len(inserted)
+    newest = max((r for r in unique.values() if r.seq in inserted), key=lambda r: r.ts,
+                 default=None)
+    if newest is not None and (
+        compressor.last_reading_at is None or newest.ts >= compressor.last_reading_at
+    ):
+        compressor.last_reading_at = newest.ts
+        compressor.last_metrics = dict(newest.metrics)
+    return accepted, len(rows) - accepted

@@ -1,0 +1,169 @@
+"""Shared fixtures: apps on SQLite (fast) and on real PostgreSQL, users of two
+organisations, a logged-in client helper, and the Chromium options for dash_duo.
+
+With CI=true a missing PostgreSQL or Chromium fails the run instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard import create_app
+from dashboard.accounts import add_compressor, get_or_create_org, get_or_create_site, upsert_user
+from dashboard.database import Base, session_scope
+from dashboard.migrations import upgrade
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+PASSWORD = "correct-horse-battery"
+
+
+def missing(reason: str) -> None:
+    """Skip on a laptop; fail in CI, where every test must really run."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this must not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+# ---------------------------------------------------------------- browser (dash_duo)
+def pytest_setup_options():  # noqa: ANN201  (dash[testing] hook)
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--window-size=1366,900",
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost"):
+        options.add_argument(arg)
+    return options
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    have_browser = Path("/usr/bin/chromium").exists() and shutil.which("chromedriver")
+    reason = "Chromium/chromedriver not installed (apt-get install chromium chromium-driver)"
+    for item in items:
+        if "dash_duo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+            if not have_browser:
+                if IN_CI:
+                    pytest.exit(f"{reason}; CI=true: browser tests must run", returncode=3)
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+# ---------------------------------------------------------------- databases
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    engine = sa.create_engine(TEST_DATABASE_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # noqa: BLE001
+        engine.dispose()
+        missing(f"PostgreSQL not reachable at {TEST_DATABASE_URL}: {exc.__class__.__name__}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(TEST_DATABASE_URL)
+    yield TEST_DATABASE_URL
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def _make_app(tmp_path: Path, database_url: str, **extra: Any):  # noqa: ANN202
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "WTF_CSRF_ENABLED": False,
+        "HEALTH_REFRESH_MS": 1000,
+    }
+    config.update(extra)
+    return create_app(config)
+
+
+@pytest.fixture
+def dash_app(tmp_path: Path):  # noqa: ANN201
+    """The Dash app on an embedded SQLite database, migrated to head."""
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    upgrade(url)
+    return _make_app(tmp_path, url)
+
+
+@pytest.fixture
+def pg_dash_app(tmp_path: Path, pg_url: str):  # noqa: ANN201
+    """The Dash app on real PostgreSQL, emptied before each test."""
+    _truncate_all(pg_url)
+    app = _make_app(tmp_path, pg_url)
+    yield app
+    app.server.extensions["sc_engine"].dispose()
+
+
+@pytest.fixture
+def app(dash_app):  # noqa: ANN001, ANN201
+    return dash_app.server
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()
+
+
+# ---------------------------------------------------------------- organisations and users
+class World:
+    """Two organisations, A and B, each with a site, two compressors and one user
+    per role; ``tokens`` maps compressor ids to device tokens."""
+
+    def __init__(self, server: Any) -> None:
+        from ingestion.tokens import issue_token
+
+        self.server = server
+        self.users: dict[str, str] = {}
+        self.compressors: dict[str, list[int]] = {}
+        self.tokens: dict[int, str] = {}
+        self.org_ids: dict[str, int] = {}
+        with session_scope(server) as session:
+            for org_key in ("A", "B"):
+                org = get_or_create_org(session, f"Org {org_key}")
+                self.org_ids[org_key] = org.id
+                site = get_or_create_site(session, org, f"Site {org_key}")
+                ids = []
+                for n in (1, 2):
+                    comp = add_compressor(session, site, f"Comp {org_key}{n}")
+                    self.tokens[comp.id] = issue_token(session, comp)
+                    ids.append(comp.id)
+                self.compressors[org_key] = ids
+                for role in ("viewer", "analyst", "manager", "admin"):
+                    email = f"{role}@{org_key.lower()}.example"
+                    upsert_user(session, org, email, PASSWORD, role=role)
+                    self.users[f"{org_key}-{role}"] = email
+
+    def login(self, client: Any, who: str = "A-viewer") -> Any:
+        resp = client.post("/login", data={"email": self.users[who], "password": PASSWORD})
+        assert resp.status_code == 302, resp.data[:500]
+        return client
+
+
+@pytest.fixture
+def world(app) -> World:  # noqa: ANN001
+    return World(app)
+
+
+@pytest.fixture
+def pg_world(pg_dash_app) -> World:  # noqa: ANN001
+    return World(pg_dash_app.server)

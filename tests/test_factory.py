@@ -1,0 +1,56 @@
+"""The app factory, configuration and the public health endpoint."""
+
+from dashboard import create_app
+from dashboard.config import Settings
+
+
+def test_settings_read_environment_with_defaults():
+    s = Settings.from_env({"PORT": "9000", "SIGNALCRAFT_DEMO": "true", "DATABASE_URL": ""})
+    assert s.PORT == 9000
+    assert s.DEMO_MODE is True
+    assert s.OFFLINE_AFTER_SECONDS == 120
+    bad = Settings.from_env({"PORT": "not-a-number"})
+    assert bad.PORT == 8050
+
+
+def test_database_url_defaults_to_sqlite_in_instance_folder(tmp_path):
+    s = Settings.from_env({})
+    assert s.database_url(tmp_path) == f"sqlite:///{tmp_path / 'signalcraft.db'}"
+    s = Settings.from_env({"DATABASE_URL": "postgres://u@h/db"})
+    assert s.database_url(tmp_path) == "postgresql://u@h/db"
+
+
+def test_create_app_applies_overrides_and_registers_pages(dash_app):
+    server = dash_app.server
+    assert server.config["TESTING"] is True
+    assert server.config["SECRET_KEY"] == "test-secret"
+    rules = {r.rule for r in server.url_map.iter_rules()}
+    assert {"/healthz", "/login", "/logout", "/api/esp32/data"} <= rules
+    paths = {p["path"] for p in __import__("dash").page_registry.values()}
+    assert "/" in paths
+
+
+def test_secret_key_is_generated_once_per_instance(tmp_path):
+    cfg = {"INSTANCE_PATH": str(tmp_path / "inst"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    first = create_app(cfg).server.config["SECRET_KEY"]
+    second = create_app(cfg).server.config["SECRET_KEY"]
+    assert first == second and len(first) == 64
+
+
+def test_healthz_answers_without_login(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok"}
+
+
+def test_bootstrap_and_icons_are_served_locally(client, dash_app):
+    css = client.get("/vendor/bootstrap/css/bootstrap.min.css")
+    assert css.status_code == 200 and b"Bootstrap" in css.data[:400]
+    icons = client.get("/vendor/fontawesome/css/all.min.css")
+    assert icons.status_code == 200
+    assert client.get("/vendor/fontawesome/webfonts/fa-solid-900.woff2").status_code == 200
+    assert client.get("/vendor/bootstrap/../../../../etc/passwd").status_code == 404
+    assert client.get("/vendor/other/css/x.css").status_code == 404
+    # No stylesheet or script of the app points at another host.
+    assert all(u.startswith("/") for u in dash_app.config.external_stylesheets)
