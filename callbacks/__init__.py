@@ -1,12 +1,17 @@
-"""Callbacks, one module per page, each with ``register(app)``."""
+"""Callbacks, one module per page, each with ``register(app)``. Every module of this
+package that defines ``register`` is registered, so a new page needs no edit here."""
 
 from __future__ import annotations
 
-import dash
+import importlib
+import pkgutil
 
-from callbacks import health, shell
+import dash
 
 
 def register_all(app: dash.Dash) -> None:
-    for module in (shell, health):
-        module.register(app)
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)

@@ -205,3 +205,26 @@ def init_app(server: Flask) -> None:
         flash("The form expired; please try again. / 양식이 만료되었습니다. 다시 시도하세요.",
               "warning")
         return render_template("login.html", email=""), 400
+
+
+def page_guard(min_role: str) -> Callable:
+    """For Dash page layouts: a page a user's role may not open shows a message
+    instead of its content (the navbar hides the link too, but the server decides)."""
+
+    def decorator(layout: Callable) -> Callable:
+        @wraps(layout)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            from dash import html
+
+            if not user_has_role(min_role):
+                return html.Div(
+                    [html.H1("403", className="h4"),
+                     html.P(f"This page needs the {min_role} role. · "
+                            f"이 페이지는 {min_role} 권한이 필요합니다.")],
+                    className="alert alert-warning", id="page-forbidden",
+                )
+            return layout(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

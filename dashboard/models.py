@@ -140,6 +140,13 @@ class User(UserMixin, Base):
     terms_accepted_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     privacy_accepted_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     marketing_consent_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Seoul")
+    # Quiet hours in the user's time zone (hours 0-23); no notifications but critical.
+    quiet_hours_start: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
+    quiet_hours_end: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
+    kakao_access_token: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    kakao_refresh_token: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    kakao_token_expires_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # Bumped on password change, disable or role change: old sessions stop working.
     session_version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
@@ -293,7 +300,13 @@ class AlertRule(Base):
 
 class Alert(Base):
     __tablename__ = "alert"
-    __table_args__ = (sa.Index("ix_alert_org_state", "org_id", "state"),)
+    __table_args__ = (
+        sa.Index("ix_alert_org_state", "org_id", "state"),
+        # One open (or acknowledged) alert per compressor and rule: repeats fold into it.
+        sa.Index("uq_alert_open_per_rule", "compressor_id", "rule_id", unique=True,
+                 postgresql_where=sa.text("state <> 'resolved'"),
+                 sqlite_where=sa.text("state <> 'resolved'")),
+    )
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     org_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organization.id", ondelete="CASCADE"))
     compressor_id: so.Mapped[int] = so.mapped_column(
@@ -319,6 +332,39 @@ class Alert(Base):
     )
     resolved_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     resolve_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    escalation_level: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    last_notified_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # Consecutive evaluations with the condition cleared (hysteresis before auto-resolve).
+    clear_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+
+
+class AlertEvent(Base):
+    """An alert's timeline: fired, repeated, notified, escalated, acknowledged, resolved."""
+
+    __tablename__ = "alert_event"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    alert_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("alert.id", ondelete="CASCADE"), index=True
+    )
+    ts: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20))
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    detail: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+
+class NotificationChannel(Base):
+    """An organisation's channel settings (email, sms, kakao): on/off, rate limit."""
+
+    __tablename__ = "notification_channel"
+    __table_args__ = (sa.UniqueConstraint("org_id", "kind"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    org_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organization.id", ondelete="CASCADE"))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(12))
+    enabled: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    config: so.Mapped[dict[str, Any]] = so.mapped_column(JSONType, default=dict)
+    rate_limit_per_hour: so.Mapped[int] = so.mapped_column(sa.Integer, default=30)
 
 
 class NotificationDelivery(Base):
@@ -361,3 +407,102 @@ class FirmwareRelease(Base):
     rollout_ids: so.Mapped[list[int]] = so.mapped_column(JSONType, default=list)
     created_by: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecordingFeatures(Base):
+    """The feature vector of an analysed clip (float32 bytes): baselines learn from it
+    and retraining reuses it without decoding audio again."""
+
+    __tablename__ = "recording_features"
+    recording_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("recording.id", ondelete="CASCADE"), primary_key=True
+    )
+    compressor_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("compressor.id", ondelete="CASCADE"), index=True
+    )
+    feature_set: so.Mapped[str] = so.mapped_column(sa.String(64))
+    vector: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+
+
+class CompressorBaseline(Base):
+    """A compressor's own normal, learned from its first clips ("learning" until then)."""
+
+    __tablename__ = "compressor_baseline"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    compressor_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("compressor.id", ondelete="CASCADE"), unique=True
+    )
+    state: so.Mapped[str] = so.mapped_column(sa.String(12), default="learning")
+    clips_seen: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    clips_needed: so.Mapped[int] = so.mapped_column(sa.Integer, default=20)
+    threshold: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    feature_set: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    artifact: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class MaintenanceNote(Base):
+    __tablename__ = "maintenance_note"
+    __table_args__ = (sa.Index("ix_maintenance_note_compressor_ts", "compressor_id", "ts"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    org_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organization.id", ondelete="CASCADE"))
+    compressor_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("compressor.id", ondelete="CASCADE")
+    )
+    ts: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    author_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_org_ts", "org_id", "ts"),)
+    id: so.Mapped[int] = so.mapped_column(BigID, primary_key=True)
+    org_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE")
+    )
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    ts: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    action: so.Mapped[str] = so.mapped_column(sa.String(60))
+    target: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    detail: so.Mapped[dict[str, Any]] = so.mapped_column(JSONType, default=dict)
+    ip: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
+
+class Invitation(Base):
+    __tablename__ = "invitation"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    role: so.Mapped[str] = so.mapped_column(sa.String(20), default="viewer")
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(128), unique=True)
+    invited_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    expires_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
+    accepted_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+
+class UserToken(Base):
+    """Single-use, expiring tokens mailed to users: password reset, email verification."""
+
+    __tablename__ = "user_token"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    purpose: so.Mapped[str] = so.mapped_column(sa.String(20))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(128), unique=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    expires_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
+    used_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)

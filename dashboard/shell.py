@@ -10,25 +10,28 @@ from dash import dcc, html
 from flask_login import current_user
 
 from dashboard.auth import user_has_role
+from dashboard.i18n import tr
 
-# (path, label, icon, minimum role), in navbar order; only pages that exist.
-NAV_ITEMS = [
-    ("/", "Fleet health · 설비 상태", "fa-solid fa-heart-pulse", "viewer"),
-]
+def nav_items() -> list[dict]:
+    """Pages that ask for a navbar entry: ``dash.register_page(..., nav_order=N,
+    nav_label=("English", "한국어"), nav_icon="fa-solid fa-x", min_role="viewer")``."""
+    pages = [p for p in dash.page_registry.values() if p.get("nav_order") is not None]
+    return sorted(pages, key=lambda p: p["nav_order"])
 
 
 def navbar() -> dbc.Navbar:
     links = [
         dbc.NavItem(
             dbc.NavLink(
-                [html.I(className=f"{icon} me-1"), label],
-                href=path,
-                active="exact",
-                id=f"nav-{path.strip('/') or 'health'}",
+                [html.I(className=f"{page.get('nav_icon', 'fa-solid fa-circle')} me-1"),
+                 tr(*page["nav_label"])],
+                href=page["path"],
+                active="exact" if page["path"] == "/" else "partial",
+                id=f"nav-{page['path'].strip('/') or 'health'}",
             )
         )
-        for path, label, icon, role in NAV_ITEMS
-        if user_has_role(role)
+        for page in nav_items()
+        if user_has_role(page.get("min_role", "viewer"))
     ]
     user_menu = []
     if current_user.is_authenticated:

@@ -5,7 +5,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import current_app
 
-dash.register_page(__name__, path="/", name="Fleet health", title="Fleet health · SignalCraft")
+dash.register_page(
+    __name__, path="/", name="Fleet health", title="Fleet health · SignalCraft",
+    nav_order=0, nav_label=("Fleet health", "설비 상태"), nav_icon="fa-solid fa-heart-pulse",
+    min_role="viewer",
+)
 
 
 def layout(**_kwargs: object) -> html.Div:
