@@ -42,6 +42,20 @@ class Settings:
     SESSION_COOKIE_SECURE: bool = False
     RATELIMIT_STORAGE_URI: str = "memory://"
     LOG_LEVEL: str = "INFO"
+    PUBLIC_BASE_URL: str = ""  # for links in emails; default http://127.0.0.1:PORT
+    SMTP_HOST: str = ""  # empty: email is logged, not sent
+    SMTP_PORT: int = 25
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: str = ""
+    SMTP_STARTTLS: bool = False
+    SMTP_FROM: str = "SignalCraft <noreply@signalcraft.local>"
+    KAKAO_CLIENT_ID: str = ""
+    KAKAO_CLIENT_SECRET: str = ""
+    KAKAO_AUTH_URL: str = "https://kauth.kakao.com"
+    KAKAO_API_URL: str = "https://kapi.kakao.com"
+    SMS_API_URL: str = ""
+    SMS_API_KEY: str = ""
+    SMS_SENDER: str = ""
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -67,6 +81,20 @@ class Settings:
             SESSION_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), False),
             RATELIMIT_STORAGE_URI=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             LOG_LEVEL=env.get("LOG_LEVEL", "INFO"),
+            PUBLIC_BASE_URL=env.get("SIGNALCRAFT_PUBLIC_URL", ""),
+            SMTP_HOST=env.get("SMTP_HOST", ""),
+            SMTP_PORT=_int(env.get("SMTP_PORT"), 25),
+            SMTP_USER=env.get("SMTP_USER", ""),
+            SMTP_PASSWORD=env.get("SMTP_PASSWORD", ""),
+            SMTP_STARTTLS=_bool(env.get("SMTP_STARTTLS"), False),
+            SMTP_FROM=env.get("SMTP_FROM", "SignalCraft <noreply@signalcraft.local>"),
+            KAKAO_CLIENT_ID=env.get("KAKAO_CLIENT_ID", ""),
+            KAKAO_CLIENT_SECRET=env.get("KAKAO_CLIENT_SECRET", ""),
+            KAKAO_AUTH_URL=env.get("KAKAO_AUTH_URL", "https://kauth.kakao.com"),
+            KAKAO_API_URL=env.get("KAKAO_API_URL", "https://kapi.kakao.com"),
+            SMS_API_URL=env.get("SMS_API_URL", ""),
+            SMS_API_KEY=env.get("SMS_API_KEY", ""),
+            SMS_SENDER=env.get("SMS_SENDER", ""),
         )
 
     def apply(self, overrides: dict[str, Any] | None) -> "Settings":

@@ -7,5 +7,7 @@ from flask import Flask
 
 def init_app(server: Flask) -> None:
     from ingestion.api import bp
+    from ingestion.audio_store import init_store
 
+    init_store(server)
     server.register_blueprint(bp)
