@@ -42,7 +42,8 @@ def get_or_create_site(session: Session, org: Organization, name: str) -> Site:
     return site
 
 
-def add_compressor(session: Session, site: Site, name: str, kind: str = "refrigeration") -> Compressor:
+def add_compressor(session: Session, site: Site, name: str,
+                   kind: str = "refrigeration") -> Compressor:
     name = name.strip()
     if not name:
         raise ProvisioningError("compressor name is empty")

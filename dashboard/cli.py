@@ -40,7 +40,8 @@ def register(server: Flask) -> None:
     @server.cli.command("create-admin")
     @click.option("--email", required=True)
     @click.option("--org", "org_name", required=True, help="organisation (created when missing)")
-    @click.option("--password", default=None, help="omit to be prompted (or generate with --generate)")
+    @click.option("--password", default=None,
+                  help="omit to be prompted (or generate with --generate)")
     @click.option("--generate", is_flag=True, help="generate a password and print it")
     @click.option("--role", default="admin", show_default=True)
     def create_admin(email: str, org_name: str, password: str | None, generate: bool,
@@ -92,7 +93,8 @@ def register(server: Flask) -> None:
         if not no_simulator:
             sim_url = app.config["SIMULATOR_URL"] or f"http://127.0.0.1:{port}"
             Simulator(sim_url, states, reading_interval=2.0).start_background()
-        shown = password if not app.config["ADMIN_PASSWORD"] else "(from SIGNALCRAFT_ADMIN_PASSWORD)"
+        shown = ("(from SIGNALCRAFT_ADMIN_PASSWORD)" if app.config["ADMIN_PASSWORD"]
+                 else password)
         click.echo("")
         click.echo("  SignalCraft is running")
         click.echo(f"  Open:      {url}")

@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(server: Flask) -> None:
+    from ingestion import firmware_api  # noqa: F401  (adds the OTA routes to bp)
     from ingestion.api import bp
     from ingestion.audio_store import init_store
 

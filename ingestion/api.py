@@ -13,6 +13,9 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard.database import db_session
 from dashboard.models import Compressor, utcnow
+from ingestion.audio import MAX_BYTES as MAX_AUDIO_BYTES
+from ingestion.audio import parse_clip, store_clip
+from ingestion.audio_store import StoreUnavailable, audio_store
 from ingestion.errors import ApiError
 from ingestion.readings import ReadingRow, store_readings
 from ingestion.schemas import MAX_BATCH, ReadingIn, parse_timestamp
@@ -51,7 +54,9 @@ def authenticate_device() -> Compressor:
     if claimed is not None and claimed != str(compressor.id):
         raise ApiError(403, "forbidden", "this token does not belong to that device")
     now = utcnow()
+    # Written with the call's own commit: a refused call rolls back and leaves no trace.
     cred.last_used_at = now
+    compressor.last_seen_at = now
     g.device_now = now
     return compressor
 
@@ -95,9 +100,52 @@ def post_readings() -> Any:
         rows.append(ReadingRow(seq=reading.seq, ts=ts, metrics=reading.metrics))
     session = db_session()
     accepted, duplicates = store_readings(session, compressor, rows, now)
-    compressor.last_seen_at = now
     session.commit()
     return jsonify(accepted=accepted, duplicates=duplicates), 201
+
+
+def _seq_from_request() -> int:
+    raw = request.headers.get("X-Seq", request.args.get("seq"))
+    if raw is None or raw == "":
+        raise ApiError(400, "missing_seq", "send the clip's sequence number as X-Seq or ?seq=")
+    try:
+        seq = int(raw)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_seq", "seq must be a non-negative integer") from exc
+    if not 0 <= seq < 2**63:
+        raise ApiError(400, "invalid_seq", "seq must be a non-negative integer")
+    return seq
+
+
+@bp.post("/audio")
+def post_audio() -> Any:
+    compressor = authenticate_device()
+    seq = _seq_from_request()
+    now = g.device_now
+    raw_ts = request.headers.get("X-Timestamp", request.args.get("ts"))
+    try:
+        ts = parse_timestamp(int(raw_ts) if raw_ts and raw_ts.isdigit() else raw_ts, now) \
+            if raw_ts else now
+    except ValueError as exc:
+        raise ApiError(422, "invalid_timestamp", f"ts: {exc}") from exc
+    if (request.content_length or 0) > MAX_AUDIO_BYTES:
+        raise ApiError(413, "payload_too_large", f"clips are limited to {MAX_AUDIO_BYTES} bytes")
+    clip = parse_clip(request.get_data(cache=False), (request.mimetype or "").lower(),
+                      request.headers.get("X-Sample-Rate"))
+    session = db_session()
+    store = audio_store()
+    try:
+        stored = store_clip(session, store, compressor, seq, ts, clip)
+    except StoreUnavailable as exc:
+        raise ApiError(503, "storage_unavailable", str(exc), {"Retry-After": "30"}) from exc
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        if stored.key:
+            store.delete(stored.key)
+        raise
+    return jsonify(recording_id=stored.recording_id, duplicate=stored.duplicate), 202
 
 
 @bp.errorhandler(ApiError)

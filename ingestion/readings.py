@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,7 @@ class ReadingRow:
     metrics: dict[str, float]
 
 
-def _insert_for(session: Session):  # noqa: ANN202
+def _insert_for(session: Session):
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 

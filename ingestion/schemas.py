@@ -27,7 +27,7 @@ def parse_timestamp(value: Any, now: dt.datetime) -> dt.datetime:
         raise ValueError("ts must be ISO 8601 text or epoch milliseconds")
     if isinstance(value, int):
         try:
-            ts = dt.datetime.fromtimestamp(value / 1000.0, tz=dt.timezone.utc)
+            ts = dt.datetime.fromtimestamp(value / 1000.0, tz=dt.UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise ValueError("ts is out of range") from exc
     elif isinstance(value, str):
@@ -37,7 +37,7 @@ def parse_timestamp(value: Any, now: dt.datetime) -> dt.datetime:
             raise ValueError("ts is not ISO 8601") from exc
         if ts.tzinfo is None:
             raise ValueError("ts needs a time zone (e.g. 'Z' or '+09:00')")
-        ts = ts.astimezone(dt.timezone.utc)
+        ts = ts.astimezone(dt.UTC)
     else:
         raise ValueError("ts must be ISO 8601 text or epoch milliseconds")
     if ts > now + MAX_FUTURE:

@@ -57,7 +57,9 @@ def verify_token(session: Session, token: str) -> DeviceCredential | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(token) > 200:
         return None
-    cred = session.scalar(sa.select(DeviceCredential).where(DeviceCredential.token_prefix == parts[1]))
+    cred = session.scalar(
+        sa.select(DeviceCredential).where(DeviceCredential.token_prefix == parts[1])
+    )
     if cred is None or cred.revoked_at is not None:
         return None
     if not hmac.compare_digest(cred.token_hash, _hash(token)):

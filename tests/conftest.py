@@ -34,7 +34,7 @@ def missing(reason: str) -> None:
 
 
 # ---------------------------------------------------------------- browser (dash_duo)
-def pytest_setup_options():  # noqa: ANN201  (dash[testing] hook)
+def pytest_setup_options():
     from selenium.webdriver.chrome.options import Options
 
     options = Options()
@@ -59,6 +59,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its production cost takes ~100 ms a hash; tests hash dozens of times.
+    The hash format carries its parameters, so verification is unchanged."""
+    import dashboard.auth as auth
+    from argon2 import PasswordHasher
+
+    production = auth._hasher
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth._hasher = production
+
+
 # ---------------------------------------------------------------- databases
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
@@ -66,7 +79,7 @@ def pg_url() -> Iterator[str]:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         engine.dispose()
         missing(f"PostgreSQL not reachable at {TEST_DATABASE_URL}: {exc.__class__.__name__}")
     with engine.begin() as conn:
@@ -84,7 +97,7 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
-def _make_app(tmp_path: Path, database_url: str, **extra: Any):  # noqa: ANN202
+def _make_app(tmp_path: Path, database_url: str, **extra: Any):
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -98,7 +111,7 @@ def _make_app(tmp_path: Path, database_url: str, **extra: Any):  # noqa: ANN202
 
 
 @pytest.fixture
-def dash_app(tmp_path: Path):  # noqa: ANN201
+def dash_app(tmp_path: Path):
     """The Dash app on an embedded SQLite database, migrated to head."""
     url = f"sqlite:///{tmp_path / 'test.db'}"
     upgrade(url)
@@ -106,7 +119,7 @@ def dash_app(tmp_path: Path):  # noqa: ANN201
 
 
 @pytest.fixture
-def pg_dash_app(tmp_path: Path, pg_url: str):  # noqa: ANN201
+def pg_dash_app(tmp_path: Path, pg_url: str):
     """The Dash app on real PostgreSQL, emptied before each test."""
     _truncate_all(pg_url)
     app = _make_app(tmp_path, pg_url)
@@ -115,12 +128,12 @@ def pg_dash_app(tmp_path: Path, pg_url: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def app(dash_app):  # noqa: ANN001, ANN201
+def app(dash_app):
     return dash_app.server
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     return app.test_client()
 
 
@@ -160,10 +173,10 @@ class World:
 
 
 @pytest.fixture
-def world(app) -> World:  # noqa: ANN001
+def world(app) -> World:
     return World(app)
 
 
 @pytest.fixture
-def pg_world(pg_dash_app) -> World:  # noqa: ANN001
+def pg_world(pg_dash_app) -> World:
     return World(pg_dash_app.server)
