@@ -29,7 +29,10 @@ def _tokens_file(app: Flask) -> Path:
 
 
 def register(server: Flask) -> None:
+    from dashboard.ml_cli import register as register_ml
+
     server.cli.add_command(devices_cli)
+    register_ml(server)
 
     @server.cli.command("db-upgrade")
     def db_upgrade() -> None:
@@ -75,7 +78,8 @@ def register(server: Flask) -> None:
     @click.option("--port", type=int, default=None, help="default: PORT or 8050")
     @click.option("--no-simulator", is_flag=True, help="serve without simulated devices")
     def run_demo(host: str, port: int | None, no_simulator: bool) -> None:
-        """Migrate, seed the demo, start the simulated devices and serve (waitress)."""
+        """Migrate, seed the demo, train the demo model if none is active, start analysis
+    and the simulated devices, and serve (waitress)."""
         from waitress import serve
 
         from dashboard.demo import ensure_admin, seed_demo
@@ -89,10 +93,16 @@ def register(server: Flask) -> None:
             admin, password = ensure_admin(session, app.config["ADMIN_EMAIL"] or None,
                                            app.config["ADMIN_PASSWORD"] or None)
             email = admin.email
+        from dashboard.ml_cli import ensure_demo_model
+        from dashboard.scheduler import start_scheduler
+
+        ensure_demo_model(app, echo=click.echo, force=False)
+        start_scheduler(app)
         url = f"http://{host}:{port}"
         if not no_simulator:
             sim_url = app.config["SIMULATOR_URL"] or f"http://127.0.0.1:{port}"
-            Simulator(sim_url, states, reading_interval=2.0).start_background()
+            Simulator(sim_url, states, reading_interval=2.0,
+                      clip_interval=app.config["DEMO_CLIP_INTERVAL"]).start_background()
         shown = ("(from SIGNALCRAFT_ADMIN_PASSWORD)" if app.config["ADMIN_PASSWORD"]
                  else password)
         click.echo("")
@@ -100,7 +110,7 @@ def register(server: Flask) -> None:
         click.echo(f"  Open:      {url}")
         click.echo(f"  Log in:    {email}")
         click.echo(f"  Password:  {shown}")
-        click.echo(f"  Fleet:     {len(states)} simulated compressors posting readings")
+        click.echo(f"  Fleet:     {len(states)} simulated compressors posting readings and clips")
         click.echo("")
         sys.stdout.flush()
         serve(app, host=host, port=port, threads=int(os.environ.get("WAITRESS_THREADS", "8")),

@@ -29,6 +29,7 @@ class Settings:
     INSTANCE_PATH: str = ""
     DEMO_MODE: bool = False
     DEMO_DEVICES: int = 8
+    DEMO_CLIP_INTERVAL: int = 15  # seconds between a simulated device's clips
     SIMULATOR_URL: str = ""  # where the demo simulator posts; default http://127.0.0.1:PORT
     PORT: int = 8050
     ADMIN_EMAIL: str = ""
@@ -60,7 +61,7 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
             SECRET_KEY=env.get("SECRET_KEY", ""),
@@ -68,6 +69,7 @@ class Settings:
             INSTANCE_PATH=env.get("SIGNALCRAFT_INSTANCE_PATH", ""),
             DEMO_MODE=_bool(env.get("SIGNALCRAFT_DEMO"), False),
             DEMO_DEVICES=_int(env.get("SIGNALCRAFT_DEMO_DEVICES"), 8),
+            DEMO_CLIP_INTERVAL=_int(env.get("SIGNALCRAFT_DEMO_CLIP_INTERVAL"), 15),
             SIMULATOR_URL=env.get("SIGNALCRAFT_SIMULATOR_URL", ""),
             PORT=_int(env.get("PORT"), 8050),
             ADMIN_EMAIL=env.get("SIGNALCRAFT_ADMIN_EMAIL", ""),
@@ -97,7 +99,7 @@ class Settings:
             SMS_SENDER=env.get("SMS_SENDER", ""),
         )
 
-    def apply(self, overrides: dict[str, Any] | None) -> "Settings":
+    def apply(self, overrides: dict[str, Any] | None) -> Settings:
         names = {f.name for f in fields(self)}
         for key, value in (overrides or {}).items():
             if key in names:

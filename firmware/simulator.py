@@ -7,6 +7,8 @@ most run normally, some drift toward a fault."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import math
 import random
@@ -20,6 +22,10 @@ log = logging.getLogger("signalcraft.simulator")
 
 PROFILES = ("normal", "normal", "normal", "bearing_wear", "normal", "valve_leak",
             "normal", "overheating")
+# What each profile sounds like: a demo condition of ml.demo.demo_clip.
+PROFILE_SOUND = {"normal": "normal", "bearing_wear": "bearing", "valve_leak": "valve_leak",
+                 "overheating": "electrical_hum", "belt_slip": "belt_slip"}
+HW_MODEL = "esp32-inmp441"
 
 
 @dataclass
@@ -33,6 +39,11 @@ class DeviceState:
     seq: int = field(default_factory=lambda: int(time.time() * 1000))
     started: float = field(default_factory=time.time)
     pending: list[dict] = field(default_factory=list)
+    firmware_version: str = "1.0.0"
+    clips_sent: int = 0
+    # A device's first clips teach the server its normal: faults develop only after
+    # ``healthy_clips`` clips, as on a machine that wears over time.
+    healthy_clips: int = 24
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -69,6 +80,22 @@ def sample_metrics(state: DeviceState, now: float) -> dict[str, float]:
     }
 
 
+def clip_wav(state: DeviceState, now: float) -> bytes:
+    """A 5 s, 16 kHz, 16-bit WAV of the device's condition, built from real compressor
+    recordings with the profile's (synthetic) fault mixed in once it has developed."""
+    import soundfile as sf
+
+    from ml.demo import demo_clip
+
+    label = PROFILE_SOUND.get(state.profile, "normal")
+    if state.clips_sent < state.healthy_clips:
+        label = "normal"
+    samples, rate = demo_clip(label, rng_seed=hash((state.seed, int(now))) & 0x7FFFFFFF)
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, subtype="PCM_16", format="WAV")
+    return buf.getvalue()
+
+
 def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0,
                   rng: random.Random | None = None) -> float:
     """Exponential backoff with full jitter."""
@@ -78,12 +105,18 @@ def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0,
 
 class Simulator:
     def __init__(self, url: str, devices: list[DeviceState], reading_interval: float = 2.0,
-                 batch_every: int = 1, timeout: float = 5.0) -> None:
+                 batch_every: int = 1, timeout: float = 5.0, clip_interval: float | None = 60.0,
+                 firmware_interval: float | None = 600.0) -> None:
         self.url = url.rstrip("/")
         self.devices = devices
         self.reading_interval = reading_interval
         self.batch_every = max(1, batch_every)
         self.timeout = timeout
+        self.clip_interval = clip_interval
+        self.firmware_interval = firmware_interval
+        self.clips = 0
+        self._next_clip: dict[int, float] = {}
+        self._next_firmware: dict[int, float] = {}
         self.stop_event = threading.Event()
         self.http = requests.Session()
         self.sent = 0
@@ -118,8 +151,75 @@ class Simulator:
         self.errors += 1
         return False
 
+    def _headers(self, device: DeviceState) -> dict[str, str]:
+        return {"Authorization": f"Bearer {device.token}"}
+
+    def post_clip(self, device: DeviceState, now: float, max_attempts: int = 4) -> bool:
+        """One clip, retried with backoff under the same seq (the server stores it once)."""
+        wav = clip_wav(device, now)
+        seq = device.next_seq()
+        for attempt in range(max_attempts):
+            try:
+                resp = self.http.post(
+                    f"{self.url}/api/esp32/audio", data=wav,
+                    headers={**self._headers(device), "Content-Type": "audio/wav",
+                             "X-Seq": str(seq), "X-Timestamp": str(int(now * 1000))},
+                    timeout=self.timeout * 3)
+            except requests.RequestException:
+                resp = None
+            if resp is not None and resp.status_code == 202:
+                device.clips_sent += 1
+                self.clips += 1
+                return True
+            if resp is not None and 400 <= resp.status_code < 500 and resp.status_code != 429:
+                log.warning("%s: clip refused (%s): %s", device.name, resp.status_code,
+                            resp.text[:200])
+                return False
+            self.errors += 1
+            if self.stop_event.wait(backoff_delay(attempt)):
+                return False
+        return False
+
+    def check_firmware(self, device: DeviceState) -> str | None:
+        """Ask for an update; download it in two ranged parts (as an interrupted
+        download resumes), verify sha256, report the outcome. Returns the new version."""
+        try:
+            resp = self.http.get(f"{self.url}/api/esp32/firmware",
+                                 params={"version": device.firmware_version, "hw": HW_MODEL},
+                                 headers=self._headers(device), timeout=self.timeout)
+            if resp.status_code != 200:
+                return None
+            offer = resp.json()
+            self._report(device, offer["version"], "downloading")
+            half = offer["size"] // 2
+            first = self.http.get(self.url + offer["url"], timeout=self.timeout * 3,
+                                  headers={**self._headers(device), "Range": f"bytes=0-{half - 1}"})
+            rest = self.http.get(self.url + offer["url"], timeout=self.timeout * 3,
+                                 headers={**self._headers(device), "Range": f"bytes={half}-"})
+            blob = first.content + rest.content
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            log.info("%s: firmware check failed: %s", device.name, exc)
+            return None
+        if hashlib.sha256(blob).hexdigest() != offer["sha256"]:
+            self._report(device, offer["version"], "failed", "sha256 mismatch")
+            return None
+        device.firmware_version = offer["version"]
+        self._report(device, offer["version"], "installed")
+        return offer["version"]
+
+    def _report(self, device: DeviceState, version: str, state: str,
+                reason: str | None = None) -> None:
+        body = {"version": version, "state": state}
+        if reason:
+            body["reason"] = reason
+        try:
+            self.http.post(f"{self.url}/api/esp32/firmware/status", json=body,
+                           headers=self._headers(device), timeout=self.timeout)
+        except requests.RequestException:
+            pass
+
     def tick(self, now: float) -> None:
-        for device in self.devices:
+        for index, device in enumerate(self.devices):
             device.pending.append({
                 "seq": device.next_seq(),
                 "ts": int(now * 1000),
@@ -127,6 +227,14 @@ class Simulator:
             })
             if len(device.pending) >= self.batch_every:
                 self.post_with_retry(device)
+            # Devices spread their clips over the interval instead of all at once.
+            if self.clip_interval and now >= self._next_clip.setdefault(
+                    index, now + self.clip_interval * index / max(1, len(self.devices))):
+                self._next_clip[index] = now + self.clip_interval
+                self.post_clip(device, now)
+            if self.firmware_interval and now >= self._next_firmware.setdefault(index, now):
+                self._next_firmware[index] = now + self.firmware_interval
+                self.check_firmware(device)
 
     def post_with_retry(self, device: DeviceState, max_attempts: int = 5) -> None:
         for attempt in range(max_attempts):

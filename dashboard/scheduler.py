@@ -1,0 +1,53 @@
+"""The one place background jobs start: analysis of queued recordings and, when the
+alerts engine is installed, its periodic jobs. Several processes may each run a
+scheduler: work is claimed in the database, so nothing is done twice."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from dashboard.analysis import run_analysis_batch, worker_id
+from dashboard.database import session_scope
+from dashboard.model_registry import active_version, load_version
+
+log = logging.getLogger("signalcraft.scheduler")
+
+
+def warm_up(app: Flask) -> None:
+    """Load the active model and compile the feature code (numba) now, not on the
+    first clip."""
+    from ml.analysis import warm_up as warm_ml
+
+    try:
+        with session_scope(app) as session:
+            version = active_version(session)
+            model = load_version(app, version) if version is not None else None
+        warm_ml(model)
+    except Exception:  # a broken model must not stop the server; analysis logs it later
+        log.exception("warm-up failed")
+
+
+def start_scheduler(app: Flask) -> BackgroundScheduler:
+    if "sc_scheduler" in app.extensions:
+        return app.extensions["sc_scheduler"]
+    scheduler = BackgroundScheduler(
+        daemon=True, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+    me = worker_id()
+    scheduler.add_job(run_analysis_batch, "interval",
+                      seconds=app.config.get("ANALYSIS_INTERVAL_SECONDS", 5),
+                      args=[app, me], id="analysis", name="analyse queued recordings")
+    try:
+        from dashboard.alerts import register_jobs
+    except ImportError:
+        register_jobs = None
+    if register_jobs is not None:
+        register_jobs(scheduler, app)
+    threading.Thread(target=warm_up, args=(app,), name="signalcraft-warmup", daemon=True).start()
+    scheduler.start()
+    app.extensions["sc_scheduler"] = scheduler
+    log.info("scheduler started as %s", me)
+    return scheduler
