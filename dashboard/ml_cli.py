@@ -57,7 +57,8 @@ def _model(app: Flask, model_id: int):
 
 
 def _summary(metrics: dict[str, Any]) -> str:
-    held = metrics.get("held_out") or metrics.get("clips") or {}
+    held = (metrics.get("held_out") or metrics.get("clips")
+            or metrics.get("synthetic_holdout") or {})
     if not held:
         return "no held-out clips"
     return f"accuracy {held.get('accuracy', 0):.4f}, macro-F1 {held.get('macro_f1', 0):.4f}"

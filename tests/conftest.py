@@ -180,3 +180,32 @@ def world(app) -> World:
 @pytest.fixture
 def pg_world(pg_dash_app) -> World:
     return World(pg_dash_app.server)
+
+
+# ---------------------------------------------------------------- diagnosis model
+@pytest.fixture(scope="session")
+def demo_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo model (bundled clips + synthetic faults), trained once per session."""
+    from ml.demo import train_demo_model
+
+    return train_demo_model(tmp_path_factory.mktemp("model"), n_per_class=12).model_path
+
+
+def install_model(server: Any, model_file: Path, name: str = "test") -> int:
+    """Register ``model_file`` as the active model of ``server``'s database."""
+    from dashboard.model_registry import activate_version
+    from dashboard.models import ModelVersion
+    from ingestion.audio_store import audio_store
+    from ml.artifacts import load_artifact
+
+    key = f"models/{name}-{model_file.stat().st_size}.joblib"
+    audio_store(server).put(key, model_file.read_bytes())
+    model = load_artifact(model_file)
+    with session_scope(server) as s:
+        version = ModelVersion(kind="classifier", name=name, artifact_path=key,
+                               classes=list(model.classes), metrics={}, training_summary={},
+                               library_versions={}, active=False)
+        s.add(version)
+        s.flush()
+        activate_version(s, version.id)
+        return version.id
