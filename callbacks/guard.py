@@ -7,8 +7,9 @@ prove that nothing was left unguarded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from dash.exceptions import PreventUpdate
 from flask_login import current_user

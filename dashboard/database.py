@@ -32,7 +32,7 @@ def make_engine(url: str) -> sa.Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
             cur = dbapi_conn.cursor()
             # WAL lets the health page read while the simulator writes.
             cur.execute("PRAGMA journal_mode=WAL")
