@@ -30,9 +30,11 @@ def _tokens_file(app: Flask) -> Path:
 
 def register(server: Flask) -> None:
     from dashboard.ml_cli import register as register_ml
+    from dashboard.simulate_cli import register as register_simulate
 
     server.cli.add_command(devices_cli)
     register_ml(server)
+    register_simulate(server)
 
     @server.cli.command("db-upgrade")
     def db_upgrade() -> None:

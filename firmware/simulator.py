@@ -56,7 +56,7 @@ def sample_metrics(state: DeviceState, now: float) -> dict[str, float]:
     rng = random.Random(hash((state.seed, int(now))))
     phase = (now / 600.0 + state.seed * 0.37) % 1.0
     running = phase < 0.7  # runs ~70% of a 10-minute cycle
-    hours = (now - state.started) / 3600.0
+    hours = max(0.0, (now - state.started) / 3600.0)
     temp = 4.0 + 1.5 * math.sin(2 * math.pi * now / 3600.0 + state.seed) + rng.gauss(0, 0.15)
     current = (11.0 + rng.gauss(0, 0.3)) if running else (0.4 + abs(rng.gauss(0, 0.05)))
     pressure = (7.8 + rng.gauss(0, 0.1)) if running else (5.2 + rng.gauss(0, 0.1))
@@ -260,6 +260,8 @@ class Simulator:
             started = time.time()
             self.tick(started)
             self.stop_event.wait(max(0.0, self.reading_interval - (time.time() - started)))
+        for device in self.devices:  # what is still buffered goes out before stopping
+            self.post_with_retry(device, max_attempts=2)
 
     def start_background(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="signalcraft-simulator", daemon=True)
