@@ -1,0 +1,208 @@
+"""Ingest benchmark: gunicorn + PostgreSQL on this machine, devices on loopback.
+
+Measures readings/s accepted (single readings and batches of 50) and clips/s, with p50
+and p99 latency, from 500 simulated devices. Prints figures beside the targets:
+>= 2,000 readings/s batched with p99 < 100 ms; >= 50 clips/s.
+
+    .venv/bin/python bench/ingest.py [--seconds 15] [--devices 500]
+
+Uses its own database (bench_ingest) on BENCH_DATABASE_URL's server, created anew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import requests
+import soundfile as sf
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = "bench_ingest"
+
+
+def fresh_database() -> str:
+    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {DB_NAME}"))
+    engine.dispose()
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    from dashboard.migrations import upgrade
+
+    upgrade(url)
+    return url
+
+
+def provision(url: str, devices: int, instance: str) -> list[str]:
+    from dashboard import create_server
+    from dashboard.accounts import add_compressor, get_or_create_org, get_or_create_site
+    from dashboard.database import session_scope
+    from ingestion.tokens import issue_token
+
+    server = create_server({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b"})
+    tokens = []
+    with session_scope(server) as s:
+        org = get_or_create_org(s, "Bench")
+        site = get_or_create_site(s, org, "Plant")
+        for i in range(devices):
+            tokens.append(issue_token(s, add_compressor(s, site, f"c{i:04d}")))
+    return tokens
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(url: str, instance: str, port: int) -> subprocess.Popen:
+    env = dict(os.environ, DATABASE_URL=url, SIGNALCRAFT_INSTANCE_PATH=instance,
+               SECRET_KEY="bench", LOG_LEVEL="WARNING")
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-k", "gthread", "--threads", "8",
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:server"],
+        cwd=ROOT, env=env, start_new_session=True)
+    for _ in range(120):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return proc
+        except requests.RequestException:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def run_load(threads: int, seconds: float,
+             one_request: Callable[[requests.Session, int, int], tuple[bool, int]]) -> dict:
+    """Closed loop: ``threads`` senders, each its own session, for ``seconds``."""
+    latencies: list[float] = []
+    counts = {"ok": 0, "err": 0, "items": 0}
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def sender(idx: int) -> None:
+        http = requests.Session()
+        n = 0
+        local: list[float] = []
+        ok = err = items = 0
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            success, k = one_request(http, idx, n)
+            local.append(time.perf_counter() - t0)
+            n += 1
+            if success:
+                ok += 1
+                items += k
+            else:
+                err += 1
+        with lock:
+            latencies.extend(local)
+            counts["ok"] += ok
+            counts["err"] += err
+            counts["items"] += items
+
+    workers = [threading.Thread(target=sender, args=(i,)) for i in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - started
+    lat_ms = sorted(x * 1000 for x in latencies) or [0.0]
+    return {"per_s": counts["items"] / elapsed, "req_s": counts["ok"] / elapsed,
+            "p50": statistics.median(lat_ms), "p99": lat_ms[int(0.99 * (len(lat_ms) - 1))],
+            "errors": counts["err"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--devices", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args()
+    url = fresh_database()
+    instance = tempfile.mkdtemp(prefix="bench-ingest-")
+    tokens = provision(url, args.devices, instance)
+    port = free_port()
+    proc = start_gunicorn(url, instance, port)
+    base = f"http://127.0.0.1:{port}"
+    seqs = [0] * len(tokens)
+    seq_lock = threading.Lock()
+
+    def next_seqs(device: int, k: int) -> range:
+        with seq_lock:
+            start = seqs[device]
+            seqs[device] += k
+        return range(start, start + k)
+
+    def single(http: requests.Session, idx: int, n: int) -> tuple[bool, int]:
+        device = (idx + n * args.threads) % len(tokens)
+        [seq] = next_seqs(device, 1)
+        r = http.post(f"{base}/api/esp32/data", json={"seq": seq, "metrics": {
+            "temperature_c": 4.0, "current_a": 11.0, "pressure_bar": 7.5,
+            "vibration_rms_g": 0.2, "humidity_pct": 60.0}},
+            headers={"Authorization": f"Bearer {tokens[device]}"}, timeout=10)
+        return r.status_code == 201, 1
+
+    def batch(http: requests.Session, idx: int, n: int) -> tuple[bool, int]:
+        device = (idx + n * args.threads) % len(tokens)
+        body = [{"seq": s, "metrics": {"temperature_c": 4.0, "current_a": 11.0,
+                                       "pressure_bar": 7.5, "vibration_rms_g": 0.2}}
+                for s in next_seqs(device, 50)]
+        r = http.post(f"{base}/api/esp32/data", json=body,
+                      headers={"Authorization": f"Bearer {tokens[device]}"}, timeout=10)
+        return r.status_code == 201 and r.json()["accepted"] == 50, 50
+
+    t = np.arange(5 * 16000) / 16000
+    buf = io.BytesIO()
+    sf.write(buf, (0.2 * np.sin(2 * np.pi * 120 * t)).astype(np.float32), 16000,
+             subtype="PCM_16", format="WAV")
+    wav = buf.getvalue()
+
+    def clip(http: requests.Session, idx: int, n: int) -> tuple[bool, int]:
+        device = (idx + n * args.threads) % len(tokens)
+        [seq] = next_seqs(device, 1)
+        r = http.post(f"{base}/api/esp32/audio", data=wav,
+                      headers={"Authorization": f"Bearer {tokens[device]}",
+                               "Content-Type": "audio/wav", "X-Seq": str(seq)}, timeout=20)
+        return r.status_code == 202, 1
+
+    try:
+        results = {
+            "readings, single": run_load(args.threads, args.seconds, single),
+            "readings, batches of 50": run_load(args.threads, args.seconds, batch),
+            "clips (5 s, 16 kHz)": run_load(args.threads, args.seconds, clip),
+        }
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    targets = {"readings, single": "-", "readings, batches of 50": ">= 2000/s, p99 < 100 ms",
+               "clips (5 s, 16 kHz)": ">= 50/s"}
+    print(f"\nIngest on gunicorn (2 gthread workers x 8) + PostgreSQL, {args.devices} devices, "
+          f"{args.threads} concurrent senders, {args.seconds:g} s each, loopback")
+    print(f"{'scenario':<26}{'items/s':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+          f"  target")
+    for name, r in results.items():
+        print(f"{name:<26}{r['per_s']:>10.0f}{r['req_s']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+              f"{r['errors']:>8}  {targets[name]}")
+
+
+if __name__ == "__main__":
+    main()
