@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import dash
 from flask import Flask, jsonify
 
-from dashboard import auth, vendor
+from dashboard import auth, observability, vendor
 from dashboard.config import Settings
 from dashboard.database import init_db
 
@@ -41,17 +40,25 @@ def create_server(config: dict[str, Any] | None = None) -> Flask:
     server.config.update(settings.flask_config())
     server.config["SECRET_KEY"] = settings.SECRET_KEY or _secret_key(instance)
     server.config["SQLALCHEMY_URL"] = settings.database_url(instance)
-    server.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024
-    logging.basicConfig(level=settings.LOG_LEVEL)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Firmware uploads arrive base64-encoded through dcc.Upload (4 MB -> ~5.4 MB); the
+    # device API sets its own, tighter limit per request.
+    server.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
+    observability.init_app(server)
 
     init_db(server, server.config["SQLALCHEMY_URL"])
     auth.init_app(server)
+    from dashboard.accounts_web import init_app as init_accounts; init_accounts(server)  # noqa: E702, I001
     vendor.init_app(server)
+    from dashboard import media
+
+    media.init_app(server)
 
     from ingestion import init_app as init_ingestion
 
     init_ingestion(server)
+    from dashboard.analysis_api import init_app as init_analysis_api
+
+    init_analysis_api(server)
 
     @server.get("/healthz")
     def healthz() -> Any:
@@ -84,6 +91,10 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
 
     register_all(app)
     server.config["DASH_APP"] = app
+    if server.config.get("SCHEDULER_ENABLED") and not server.config.get("TESTING"):
+        from dashboard.scheduler import start_scheduler
+
+        start_scheduler(server)
     return app
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
@@ -26,6 +27,7 @@ from dashboard.baselines import baseline_for, record_clip_features
 from dashboard.database import session_scope
 from dashboard.model_registry import active_version, load_version
 from dashboard.models import Compressor, Diagnosis, Recording, utcnow
+from dashboard.observability import ANALYSES, ANALYSIS_SECONDS
 from ingestion.audio_store import StoreUnavailable, audio_store
 from ml.analysis import analyze_features
 from ml.audio import load_audio, resample, split_clips
@@ -183,16 +185,22 @@ def run_analysis_batch(app: Flask, worker: str, limit: int = 8,
         ids = claim_next_recordings(session, worker, limit, now)
     diagnosed = 0
     for rid in ids:
+        started = time.perf_counter()
         try:
             with session_scope(app) as session:
                 if analyze_recording(app, session, rid, worker, utcnow()) is not None:
                     diagnosed += 1
+                    ANALYSES.labels("done").inc()
+            ANALYSIS_SECONDS.observe(time.perf_counter() - started)
         except PermanentAnalysisError as exc:
+            ANALYSES.labels("failed").inc()
             log.warning("recording %s failed: %s", rid, exc)
             _mark_failed(app, rid, worker, str(exc), permanent=True)
         except StoreUnavailable as exc:
+            ANALYSES.labels("retry").inc()
             _mark_failed(app, rid, worker, f"audio store unavailable: {exc}", permanent=False)
-        except Exception as exc:
+        except Exception as exc:  # kept with its reason and retried
+            ANALYSES.labels("error").inc()
             log.exception("analysis of recording %s failed", rid)
             _mark_failed(app, rid, worker, f"{type(exc).__name__}: {exc}", permanent=False)
     return diagnosed

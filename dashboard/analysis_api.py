@@ -21,7 +21,8 @@ def analyze() -> Any:
     if len(data) > MAX_BYTES:
         return jsonify(error="payload_too_large", detail=f"at most {MAX_BYTES} bytes"), 413
     if not data:
-        return jsonify(error="empty_body", detail="send a WAV file (body or form field 'file')"), 400
+        return jsonify(error="empty_body",
+                       detail="send a WAV file (body or form field 'file')"), 400
     try:
         result = analyze_upload(current_app._get_current_object(), data)  # type: ignore[attr-defined]
     except UploadError as exc:

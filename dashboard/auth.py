@@ -2,13 +2,16 @@
 
 Flask's ``login_required`` does not cover Dash's own endpoints, so the gate lives in
 ``before_request``: anonymous page requests go to /login, anonymous callback and API
-requests get 401 JSON. Roles are checked per page (layout) and per callback."""
+requests get 401 JSON; a signed-in user without an organisation yet (a new Kakao
+account) is held at the registration step. Roles are checked per page (layout) and per
+callback. Every login, good or bad, is audited; POST /login is rate limited."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
@@ -24,11 +27,14 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as flask_session
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from dashboard.audit import client_ip, record_audit
 from dashboard.database import db_session
 from dashboard.models import ROLE_RANK, User, utcnow
+from dashboard.security import allow
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -40,6 +46,7 @@ PUBLIC_PREFIXES = (
     "/login",
     "/healthz",
     "/readyz",
+    "/metrics",
     "/vendor/",
     "/assets/",
     "/_dash-component-suites/",
@@ -47,7 +54,15 @@ PUBLIC_PREFIXES = (
     "/favicon.ico",
     "/api/esp32/",
     "/auth/",
+    "/register",
+    "/forgot-password",
+    "/reset-password/",
+    "/verify-email/",
+    "/invite/",
 )
+# Where a signed-in user without an organisation may still go.
+ONBOARDING_PATH = "/register/organisation"
+ONBOARDING_ALLOWED = ("/logout",)
 # Dash's data endpoints and the JSON API answer 401 instead of redirecting.
 JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
 
@@ -99,6 +114,10 @@ def _gate() -> Any:
         if path.startswith(JSON_PREFIXES):
             return jsonify(error="unauthorized", detail="login required"), 401
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.org_id is None and not path.startswith(ONBOARDING_ALLOWED):
+        if path.startswith(JSON_PREFIXES):
+            return jsonify(error="onboarding", detail="finish registration first"), 403
+        return redirect(ONBOARDING_PATH)
     if request.method == "POST" and path.startswith("/_dash-update-component"):
         # Browsers cannot send a cross-site JSON POST without a CORS preflight,
         # so insisting on JSON is this endpoint's CSRF protection.
@@ -131,7 +150,7 @@ def user_has_role(min_role: str) -> bool:
     )
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     # Only same-site relative paths: never an open redirect.
     if not target:
         return "/"
@@ -141,26 +160,52 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+_safe_next = safe_next  # the old private name
+
+
+def _login_failed(email: str, reason: str, message: str, category: str, status: int,
+                  user: User | None = None) -> Any:
+    session = db_session()
+    record_audit(session, user, "login.failure", email or None,
+                 {"method": "password", "reason": reason})
+    session.commit()
+    flash(message, category)
+    return render_template("login.html", email=email), status
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if request.method == "POST":
-        email = (request.form.get("email") or "").strip().lower()
+        email = (request.form.get("email") or "").strip().lower()[:254]
         password = request.form.get("password") or ""
+        ip = client_ip() or "-"
+        if not (allow("LOGIN_RATE_LIMIT", ip, email) and allow("LOGIN_IP_RATE_LIMIT", ip)):
+            flash("Too many login attempts. Wait a minute and try again. / "
+                  "로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.", "danger")
+            return render_template("login.html", email=email), 429, {"Retry-After": "60"}
         user = authenticate(email, password)
         if user is None:
-            flash("Wrong email or password. / 이메일 또는 비밀번호가 올바르지 않습니다.", "danger")
-            return render_template("login.html", email=email), 401
+            known = db_session().scalar(sa.select(User).where(User.email == email))
+            return _login_failed(
+                email, "bad_password" if known else "unknown_email",
+                "Wrong email or password. / 이메일 또는 비밀번호가 올바르지 않습니다.",
+                "danger", 401, known)
         if user.pending:
-            flash("Your account waits for an administrator's approval. / 관리자 승인 대기 중입니다.",
-                  "warning")
-            return render_template("login.html", email=email), 403
+            return _login_failed(
+                email, "pending",
+                "Your account waits for an administrator's approval. / 관리자 승인 대기 중입니다.",
+                "warning", 403, user)
         if not user.active:
-            flash("This account is disabled. / 비활성화된 계정입니다.", "danger")
-            return render_template("login.html", email=email), 403
+            return _login_failed(email, "disabled",
+                                 "This account is disabled. / 비활성화된 계정입니다.",
+                                 "danger", 403, user)
         login_user(user, remember=bool(request.form.get("remember")))
         user.last_login_at = utcnow()
+        record_audit(db_session(), user, "login.success", user.email, {"method": "password"})
         db_session().commit()
-        return redirect(_safe_next(request.args.get("next")))
+        if user.org_id is None:
+            return redirect(ONBOARDING_PATH)
+        return redirect(safe_next(request.args.get("next")))
     if current_user.is_authenticated:
         return redirect("/")
     return render_template("login.html", email="")
@@ -168,11 +213,18 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
+    if current_user.is_authenticated:
+        record_audit(db_session(), current_user, "logout", current_user.email)
+        db_session().commit()
     logout_user()
+    flask_session.pop("kakao_next", None)
     return redirect(url_for("auth.login"))
 
 
 def init_app(server: Flask) -> None:
+    from dashboard import security
+
+    security.init_app(server)  # the login view's rate limits live there
     login_manager.init_app(server)
     login_manager.login_view = "auth.login"
     server.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
@@ -204,7 +256,10 @@ def init_app(server: Flask) -> None:
             return jsonify(error="csrf", detail=exc.description), 400
         flash("The form expired; please try again. / 양식이 만료되었습니다. 다시 시도하세요.",
               "warning")
-        return render_template("login.html", email=""), 400
+        if request.path.startswith("/login"):
+            return render_template("login.html", email=""), 400
+        return render_template("message.html", title="Form expired · 양식 만료",
+                               back=request.full_path.rstrip("?")), 400
 
 
 def page_guard(min_role: str) -> Callable:

@@ -372,6 +372,8 @@ class NotificationDelivery(Base):
     retry can never send the same notification twice."""
 
     __tablename__ = "notification_delivery"
+    # The sender looks for due rows every few seconds.
+    __table_args__ = (sa.Index("ix_notification_delivery_due", "status", "next_attempt_at"),)
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     alert_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("alert.id", ondelete="CASCADE"), index=True

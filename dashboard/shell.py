@@ -7,10 +7,12 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from flask import current_app
 from flask_login import current_user
 
 from dashboard.auth import user_has_role
 from dashboard.i18n import tr
+
 
 def nav_items() -> list[dict]:
     """Pages that ask for a navbar entry: ``dash.register_page(..., nav_order=N,
@@ -42,13 +44,15 @@ def navbar() -> dbc.Navbar:
                         f"{current_user.email} · {current_user.role}", header=True
                     ),
                     dbc.DropdownMenuItem(
-                        [html.I(className="fa-solid fa-right-from-bracket me-1"), "Log out · 로그아웃"],
+                        [html.I(className="fa-solid fa-right-from-bracket me-1"),
+                         tr("Log out", "로그아웃")],
                         href="/logout",
                         external_link=True,
                         id="nav-logout",
                     ),
                 ],
-                label=html.Span([html.I(className="fa-solid fa-user me-1"), current_user.name or "Account"]),
+                label=html.Span([html.I(className="fa-solid fa-user me-1"),
+                                 current_user.name or tr("Account", "계정")]),
                 nav=True,
                 align_end=True,
                 id="nav-user",
@@ -62,7 +66,8 @@ def navbar() -> dbc.Navbar:
                 ),
                 dbc.NavbarToggler(id="nav-toggler"),
                 dbc.Collapse(
-                    dbc.Nav(links + user_menu, className="ms-auto", navbar=True),
+                    dbc.Nav(links + alerts_badge() + language_toggle() + user_menu,
+                            className="ms-auto", navbar=True),
                     id="nav-collapse",
                     navbar=True,
                 ),
@@ -76,11 +81,46 @@ def navbar() -> dbc.Navbar:
     )
 
 
+def alerts_badge() -> list:
+    """A bell with the organisation's open-alert count (callbacks/alerts_badge.py)."""
+    if not current_user.is_authenticated:
+        return []
+    return [dbc.NavItem(dbc.NavLink(
+        [html.I(className="fa-solid fa-bell", title=tr("Open alerts", "미확인 알림")),
+         dbc.Badge("", id="alerts-badge-count", color="danger", pill=True,
+                   className="ms-1 d-none")],
+        href="/alerts", id="alerts-badge-link",
+    ))]
+
+
+def language_toggle() -> list:
+    """한 / EN buttons; callbacks/language.py stores the choice on the user and reloads
+    the page (through ``nav-lang-reload``) so every text follows."""
+    if not current_user.is_authenticated:
+        return []
+    lang = getattr(current_user, "language", "ko")
+    return [dbc.NavItem(html.Div(
+        [dbc.Button("한", id="nav-lang-ko", size="sm", title="한국어",
+                    color="light" if lang == "ko" else "outline-light"),
+         dbc.Button("EN", id="nav-lang-en", size="sm", title="English",
+                    color="light" if lang == "en" else "outline-light"),
+         dcc.Location(id="nav-lang-reload", refresh=True)],
+        className="btn-group sc-lang my-2 my-lg-0 mx-lg-2", role="group",
+    ))]
+
+
 def shell_layout() -> html.Div:
     return html.Div(
         [
             dcc.Location(id="shell-url"),
             navbar(),
             dbc.Container(dash.page_container, fluid=True, className="pb-4"),
+            # New-alert toasts on every page; the store remembers the newest alert seen.
+            html.Div(id="alerts-toasts", style={
+                "position": "fixed", "top": "4.5rem", "right": "1rem", "zIndex": 1080,
+                "width": "min(360px, 92vw)"}),
+            dcc.Interval(id="alerts-badge-interval",
+                         interval=current_app.config.get("ALERTS_REFRESH_MS", 15000)),
+            dcc.Store(id="alerts-badge-seen", storage_type="session"),
         ]
     )

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard.database import db_session
 from dashboard.models import Compressor, utcnow
+from dashboard.observability import CLIPS, READING_DUPLICATES, READINGS, REJECTED
 from ingestion.audio import MAX_BYTES as MAX_AUDIO_BYTES
 from ingestion.audio import parse_clip, store_clip
 from ingestion.audio_store import StoreUnavailable, audio_store
@@ -22,6 +23,13 @@ from ingestion.schemas import MAX_BATCH, ReadingIn, parse_timestamp
 from ingestion.tokens import verify_token
 
 bp = Blueprint("ingestion", __name__, url_prefix="/api/esp32")
+DEVICE_MAX_BODY = 5 * 1024 * 1024
+
+
+@bp.before_request
+def _limit_body() -> None:
+    # Bigger than any clip (4 MB) or batch: refused with 413 before it is read.
+    request.max_content_length = DEVICE_MAX_BODY
 
 
 def _reject_constant(name: str) -> None:
@@ -101,6 +109,8 @@ def post_readings() -> Any:
     session = db_session()
     accepted, duplicates = store_readings(session, compressor, rows, now)
     session.commit()
+    READINGS.inc(accepted)
+    READING_DUPLICATES.inc(duplicates)
     return jsonify(accepted=accepted, duplicates=duplicates), 201
 
 
@@ -145,12 +155,15 @@ def post_audio() -> Any:
         if stored.key:
             store.delete(stored.key)
         raise
+    if not stored.duplicate:
+        CLIPS.inc()
     return jsonify(recording_id=stored.recording_id, duplicate=stored.duplicate), 202
 
 
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> Any:
     db_session().rollback()
+    REJECTED.labels(exc.code).inc()
     return exc.response()
 
 

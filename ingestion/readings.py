@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dashboard.models import Compressor, Reading
+from ingestion.schemas import METRICS
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,11 @@ def store_readings(session: Session, compressor: Compressor, rows: list[ReadingR
     unique: dict[int, ReadingRow] = {}
     for row in rows:
         unique.setdefault(row.seq, row)
+    # Every row names every metric column: a multi-row INSERT needs the same keys in
+    # each row, and devices may send different metrics in one batch.
     values = [
         {"compressor_id": compressor.id, "seq": r.seq, "ts": r.ts, "received_at": received_at,
-         **r.metrics}
+         **{name: r.metrics.get(name) for name in METRICS}}
         for r in unique.values()
     ]
     insert = _insert_for(session)

@@ -37,7 +37,10 @@ def parse_timestamp(value: Any, now: dt.datetime) -> dt.datetime:
             raise ValueError("ts is not ISO 8601") from exc
         if ts.tzinfo is None:
             raise ValueError("ts needs a time zone (e.g. 'Z' or '+09:00')")
-        ts = ts.astimezone(dt.UTC)
+        try:
+            ts = ts.astimezone(dt.UTC)
+        except OverflowError as exc:  # e.g. year 9999 at -14:00
+            raise ValueError("ts is out of range") from exc
     else:
         raise ValueError("ts must be ISO 8601 text or epoch milliseconds")
     if ts > now + MAX_FUTURE:

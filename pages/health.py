@@ -1,9 +1,13 @@
-"""Live fleet health: every compressor of the organisation as a card."""
+"""Live fleet health: every compressor of the organisation, grouped by site."""
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import current_app
+
+from dashboard.auth import page_guard
+from dashboard.figures import STATUS_ORDER, status_label
+from dashboard.i18n import tr
 
 dash.register_page(
     __name__, path="/", name="Fleet health", title="Fleet health · SignalCraft",
@@ -12,17 +16,37 @@ dash.register_page(
 )
 
 
+@page_guard("viewer")
 def layout(**_kwargs: object) -> html.Div:
     return html.Div(
         [
             html.Div(
                 [
-                    html.H1("Fleet health · 설비 상태", className="h4 mb-0"),
+                    html.H1(tr("Fleet health", "설비 상태"), className="h4 mb-0"),
                     html.Small(id="health-updated", className="text-secondary"),
                 ],
-                className="d-flex flex-wrap justify-content-between align-items-baseline mb-3 gap-2",
+                className="d-flex flex-wrap justify-content-between align-items-baseline mb-3"
+                          " gap-2",
             ),
             html.Div(id="health-counts", className="mb-3 d-flex flex-wrap gap-2"),
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id="health-site", clearable=True,
+                                         placeholder=tr("All sites", "전체 사이트")), xs=12, md=4),
+                    dbc.Col(dcc.Dropdown(
+                        id="health-status", multi=True, placeholder=tr("All statuses", "전체 상태"),
+                        options=[{"label": status_label(s), "value": s} for s in STATUS_ORDER],
+                    ), xs=12, md=5),
+                    dbc.Col(dbc.RadioItems(
+                        id="health-view", value="auto", inline=True,
+                        options=[{"label": tr("Auto", "자동"), "value": "auto"},
+                                 {"label": tr("Cards", "카드"), "value": "cards"},
+                                 {"label": tr("Compact", "간략히"), "value": "tiles"}],
+                        className="small pt-1",
+                    ), xs=12, md=3),
+                ],
+                className="g-2 mb-3 sc-filters",
+            ),
             dcc.Loading(html.Div(id="health-grid"), type="dot", delay_show=500),
             dcc.Interval(
                 id="health-interval",

@@ -63,8 +63,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def cheap_password_hashing() -> Iterator[None]:
     """Argon2 at its production cost takes ~100 ms a hash; tests hash dozens of times.
     The hash format carries its parameters, so verification is unchanged."""
-    import dashboard.auth as auth
     from argon2 import PasswordHasher
+
+    import dashboard.auth as auth
 
     production = auth._hasher
     auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -158,7 +158,7 @@ def test_two_workers_never_analyse_the_same_recording(pg_dash_app, pg_world, dem
         try:
             while run_analysis_batch(server, name, limit=3) > 0:
                 pass
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]

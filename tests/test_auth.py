@@ -24,7 +24,10 @@ def _health_callback_body():
         "outputs": [{"id": "health-grid", "property": "children"},
                     {"id": "health-counts", "property": "children"},
                     {"id": "health-updated", "property": "children"}],
-        "inputs": [{"id": "health-interval", "property": "n_intervals", "value": 1}],
+        "inputs": [{"id": "health-interval", "property": "n_intervals", "value": 1},
+                   {"id": "health-site", "property": "value", "value": None},
+                   {"id": "health-status", "property": "value", "value": []},
+                   {"id": "health-view", "property": "value", "value": "cards"}],
         "changedPropIds": ["health-interval.n_intervals"],
         "state": [],
     }

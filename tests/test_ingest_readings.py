@@ -62,13 +62,14 @@ def test_duplicate_seq_is_not_stored_twice(client, app, device):
 def test_same_seq_from_another_device_is_its_own_reading(client, app, world):
     a1, a2 = world.compressors["A"]
     for cid in (a1, a2):
-        assert post(client, world.tokens[cid], {"seq": 1, "metrics": {"current_a": 1}}).status_code == 201
+        resp = post(client, world.tokens[cid], {"seq": 1, "metrics": {"current_a": 1}})
+        assert resp.status_code == 201
     assert count(app) == 2
 
 
 def test_batch_backfill_keeps_device_timestamps(client, app, device):
     cid, token = device
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     old = now - dt.timedelta(hours=6)
     batch = [
         {"seq": 100 + i, "ts": int((old + dt.timedelta(seconds=i)).timestamp() * 1000),
@@ -200,3 +201,20 @@ def test_readings_are_idempotent_on_postgresql(pg_dash_app, pg_world):
                                {"seq": 501, "metrics": {"current_a": float("nan")}}])
     assert bad.status_code == 400
     assert count(pg_dash_app.server, cid) == 21
+
+
+def test_batch_items_may_carry_different_metrics(client, app, device):
+    _, token = device
+    batch = [{"seq": 1, "metrics": {"temperature_c": 4.0}},
+             {"seq": 2, "metrics": {"humidity_pct": 55.0, "current_a": 3.0}}]
+    assert post(client, token, batch).get_json() == {"accepted": 2, "duplicates": 0}
+    with session_scope(app) as s:
+        second = s.scalar(sa.select(Reading).where(Reading.seq == 2))
+        assert (second.temperature_c, second.humidity_pct) == (None, 55.0)
+
+
+def test_timestamp_at_the_edge_of_the_calendar_is_refused(client, app, device):
+    _, token = device
+    resp = post(client, token, {"seq": 1, "ts": "9999-12-31T23:59:59-14:00",
+                                "metrics": {"current_a": 1}})
+    assert resp.status_code == 422

@@ -1,0 +1,282 @@
+"""Callbacks of the alerts list: filters, acknowledge/resolve through a comment modal,
+and the timeline (events and the delivery log) of one alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, html
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+
+from callbacks.alerts_badge import SEVERITY_COLORS
+from callbacks.guard import guarded
+from dashboard.alerts import AlertsInputError, acknowledge_alert, resolve_alert
+from dashboard.alerts.conditions import in_language
+from dashboard.alerts.queries import (
+    AlertRow,
+    DeliveryRow,
+    TimelineEntry,
+    alert_deliveries,
+    alert_timeline,
+    get_alert_row,
+    list_alerts,
+    scope_options,
+)
+from dashboard.auth import user_has_role
+from dashboard.database import db_session
+from dashboard.i18n import current_language, tr
+from dashboard.models import utcnow
+
+STATE_STYLE = {"open": ("danger", ("Open", "미확인")),
+               "acknowledged": ("warning", ("Acknowledged", "확인됨")),
+               "resolved": ("success", ("Resolved", "해결됨"))}
+EVENT_LABELS = {
+    "fired": ("Fired", "발생"), "severity": ("Severity raised", "심각도 상승"),
+    "escalated": ("Escalated", "에스컬레이션"), "renotified": ("Reminded", "재알림"),
+    "notified": ("Notified", "알림 발송"), "notify_failed": ("Notification failed", "발송 실패"),
+    "acknowledged": ("Acknowledged", "확인"), "resolved": ("Resolved", "해결"),
+    "auto_resolved": ("Resolved automatically", "자동 해결"),
+}
+DELIVERY_COLORS = {"sent": "success", "pending": "secondary", "sending": "info",
+                   "failed": "danger", "rate_limited": "warning", "skipped": "light",
+                   "cancelled": "light"}
+
+
+def format_ts(ts: dt.datetime | None, tz_name: str | None) -> str:
+    """A time in the user's own time zone (Asia/Seoul unless they chose another)."""
+    if ts is None:
+        return "—"
+    try:
+        tz = ZoneInfo(tz_name or "Asia/Seoul")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("Asia/Seoul")
+    return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _shown(text: str | None) -> str:
+    """Generated texts are stored in both languages; a person's comment is shown as is."""
+    return in_language(text, current_language())
+
+
+def _resolve_note(row: AlertRow) -> str:
+    return (row.resolve_comment or "") if row.resolved_by else _shown(row.resolve_comment)
+
+
+def _state_badge(row: AlertRow) -> dbc.Badge:
+    color, label = STATE_STYLE.get(row.state, ("secondary", (row.state, row.state)))
+    return dbc.Badge(tr(*label), color=color, id=f"alerts-state-{row.id}")
+
+
+def _owner_note(row: AlertRow, tz_name: str | None) -> list:
+    notes = []
+    if row.acknowledged_at:
+        notes.append(html.Div(
+            f"{tr('Acknowledged', '확인')}: {row.acknowledged_by or '—'} · "
+            f"{format_ts(row.acknowledged_at, tz_name)} · {row.ack_comment or ''}",
+            className="small text-secondary"))
+    if row.resolved_at:
+        notes.append(html.Div(
+            f"{tr('Resolved', '해결')}: {row.resolved_by or tr('automatic', '자동')} · "
+            f"{format_ts(row.resolved_at, tz_name)} · {_resolve_note(row)}",
+            className="small text-secondary"))
+    return notes
+
+
+def _actions(row: AlertRow, can_act: bool) -> html.Div:
+    buttons = [dbc.Button(html.I(className="fa-solid fa-clock-rotate-left"), size="sm",
+                          color="secondary", outline=True, title=tr("Timeline", "이력"),
+                          id={"type": "alerts-timeline", "index": row.id})]
+    if can_act and row.state == "open":
+        buttons.append(dbc.Button(tr("Acknowledge", "확인"), size="sm", color="warning",
+                                  id={"type": "alerts-ack", "index": row.id}))
+    if can_act and row.state != "resolved":
+        buttons.append(dbc.Button(tr("Resolve", "해결"), size="sm", color="success",
+                                  id={"type": "alerts-resolve", "index": row.id}))
+    return html.Div(buttons, className="d-flex gap-1 flex-wrap")
+
+
+def alerts_table(rows: list[AlertRow], can_act: bool, tz_name: str | None) -> html.Div:
+    if not rows:
+        return dbc.Alert(tr("No alerts match the filters.", "조건에 맞는 알림이 없습니다."),
+                         color="light", id="alerts-empty")
+    head = html.Thead(html.Tr([html.Th(t) for t in (
+        tr("Severity", "심각도"), tr("State", "상태"), tr("Alert", "알림"),
+        tr("Compressor", "압축기"), tr("Count", "횟수"), tr("Opened", "발생"),
+        tr("Last seen", "최근"), "")]))
+    body = html.Tbody([
+        html.Tr([
+            html.Td(dbc.Badge(row.severity, color=SEVERITY_COLORS.get(row.severity, "secondary"))),
+            html.Td(_state_badge(row)),
+            html.Td([html.Div(row.title, className="fw-semibold"),
+                     html.Div(_shown(row.detail), className="small"),
+                     *_owner_note(row, tz_name)]),
+            html.Td([html.Div(row.compressor), html.Small(row.site, className="text-secondary")]),
+            html.Td(str(row.count), id=f"alerts-count-{row.id}"),
+            html.Td(format_ts(row.opened_at, tz_name), className="text-nowrap"),
+            html.Td(format_ts(row.last_seen_at, tz_name), className="text-nowrap"),
+            html.Td(_actions(row, can_act)),
+        ], id=f"alerts-row-{row.id}")
+        for row in rows
+    ])
+    return dbc.Table([head, body], hover=True, responsive=True, size="sm",
+                     className="align-middle", id="alerts-table")
+
+
+def timeline_view(row: AlertRow, events: list[TimelineEntry], deliveries: list[DeliveryRow],
+                  tz_name: str | None) -> html.Div:
+    items = [
+        html.Li([
+            html.Span(format_ts(e.ts, tz_name), className="text-secondary me-2"),
+            html.Strong(tr(*EVENT_LABELS.get(e.kind, (e.kind, e.kind)))),
+            html.Span(f" · {e.who}" if e.who else ""),
+            html.Div(_shown(e.detail) if e.who is None else (e.detail or ""),
+                     className="small"),
+        ], className="mb-2", id=f"alerts-event-{e.kind}")
+        for e in events
+    ]
+    log_rows = [
+        html.Tr([html.Td(d.channel), html.Td(d.recipient or "—"),
+                 html.Td(dbc.Badge(d.status, color=DELIVERY_COLORS.get(d.status, "secondary"))),
+                 html.Td(str(d.attempts)), html.Td(format_ts(d.sent_at, tz_name)),
+                 html.Td(d.last_error or "", className="small")])
+        for d in deliveries
+    ]
+    log = (dbc.Table([html.Thead(html.Tr([html.Th(t) for t in (
+        tr("Channel", "채널"), tr("Recipient", "수신자"), tr("Status", "상태"),
+        tr("Attempts", "시도"), tr("Sent", "발송"), tr("Error", "오류"))])),
+        html.Tbody(log_rows)], size="sm", responsive=True, id="alerts-delivery-log")
+        if log_rows else html.P(tr("No notifications for this alert.", "발송된 알림이 없습니다."),
+                                className="text-secondary small"))
+    return html.Div([
+        html.H2(row.title, className="h6"),
+        html.P([_state_badge(row), " ", _shown(row.detail)], className="small"),
+        html.Ul(items, className="list-unstyled", id="alerts-timeline-events"),
+        html.H3(tr("Delivery log", "발송 기록"), className="h6 mt-3"),
+        log,
+    ])
+
+
+def _clicked_index() -> int:
+    """The alert id of the pattern-matched button that was really clicked (a list that
+    re-renders brings new buttons with no clicks: those are not clicks)."""
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
+        raise PreventUpdate
+    return trig["index"]
+
+
+def register(app: dash.Dash) -> None:
+    @app.callback(
+        Output("alerts-list", "children"),
+        Output("alerts-filter-compressor", "options"),
+        Input("alerts-interval", "n_intervals"),
+        Input("alerts-refresh", "data"),
+        Input("alerts-filter-state", "value"),
+        Input("alerts-filter-severity", "value"),
+        Input("alerts-filter-compressor", "value"),
+    )
+    @guarded("viewer")
+    def refresh_alert_list(_n: int | None, _refresh: int | None, states: list | None,
+                           severities: list | None, compressor_id: int | None) -> tuple:
+        session = db_session()
+        org_id = current_user.org_id
+        _sites, compressors = scope_options(session, org_id)
+        # Ids from the browser only filter this organisation's rows.
+        cid = compressor_id if isinstance(compressor_id, int) else None
+        states = [s for s in states or [] if isinstance(s, str)]
+        severities = [s for s in severities or [] if isinstance(s, str)]
+        # Nothing ticked in a filter means nothing shown, not everything.
+        rows = (list_alerts(session, org_id, states=states, severities=severities,
+                            compressor_id=cid) if states and severities else [])
+        return alerts_table(rows, user_has_role("manager"), current_user.timezone), compressors
+
+    @app.callback(
+        Output("alerts-action-modal", "is_open"),
+        Output("alerts-action-target", "data"),
+        Output("alerts-action-title", "children"),
+        Output("alerts-action-summary", "children"),
+        Output("alerts-action-comment", "value"),
+        Output("alerts-action-error", "children"),
+        Input({"type": "alerts-ack", "index": ALL}, "n_clicks"),
+        Input({"type": "alerts-resolve", "index": ALL}, "n_clicks"),
+        Input("alerts-action-cancel", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    @guarded("manager")
+    def open_action_modal(_ack: list, _resolve: list, _cancel: int | None) -> tuple:
+        if ctx.triggered_id == "alerts-action-cancel":
+            return False, None, dash.no_update, dash.no_update, "", ""
+        alert_id = _clicked_index()
+        row = get_alert_row(db_session(), current_user.org_id, alert_id)
+        if row is None:
+            raise PreventUpdate
+        action = "acknowledge" if ctx.triggered_id["type"] == "alerts-ack" else "resolve"
+        title = (tr("Acknowledge alert", "알림 확인") if action == "acknowledge"
+                 else tr("Resolve alert", "알림 해결"))
+        summary = [html.Strong(row.title), html.Div(f"{row.site} / {row.compressor}",
+                                                    className="small text-secondary")]
+        return True, {"alert_id": row.id, "action": action}, title, summary, "", ""
+
+    @app.callback(
+        Output("alerts-action-modal", "is_open", allow_duplicate=True),
+        Output("alerts-action-error", "children", allow_duplicate=True),
+        Output("alerts-feedback", "children"),
+        Output("alerts-refresh", "data"),
+        Input("alerts-action-confirm", "n_clicks"),
+        State("alerts-action-target", "data"),
+        State("alerts-action-comment", "value"),
+        State("alerts-refresh", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded("manager")
+    def confirm_alert_action(n_clicks: int | None, target: dict | None, comment: str | None,
+                             refresh: int | None) -> tuple:
+        if not n_clicks or not isinstance(target, dict):
+            raise PreventUpdate
+        action = target.get("action")
+        if action not in ("acknowledge", "resolve"):
+            raise PreventUpdate
+        session = db_session()
+        act = acknowledge_alert if action == "acknowledge" else resolve_alert
+        try:
+            alert = act(session, current_user, target.get("alert_id"),
+                        comment if isinstance(comment, str) else None, utcnow())
+            session.commit()
+        except AlertsInputError as exc:
+            session.rollback()
+            return True, tr(exc.en, exc.ko), dash.no_update, dash.no_update
+        done = (tr("Alert acknowledged.", "알림을 확인했습니다.") if action == "acknowledge"
+                else tr("Alert resolved.", "알림을 해결했습니다."))
+        feedback = dbc.Alert(f"{done} {alert.title}", color="success", dismissable=True,
+                             duration=6000, id="alerts-action-done")
+        return False, "", feedback, (refresh or 0) + 1
+
+    @app.callback(
+        Output("alerts-timeline-modal", "is_open"),
+        Output("alerts-timeline-body", "children"),
+        Input({"type": "alerts-timeline", "index": ALL}, "n_clicks"),
+        Input("alerts-focus", "data"),
+        Input("alerts-timeline-close", "n_clicks"),
+    )
+    @guarded("viewer")
+    def show_alert_timeline(_clicks: list, focus: str | None, _close: int | None) -> tuple:
+        if ctx.triggered_id == "alerts-timeline-close":
+            return False, dash.no_update
+        if ctx.triggered_id == "alerts-focus" or ctx.triggered_id is None:
+            alert_id = focus  # a link from a notification: /alerts?alert=ID
+            if not focus:
+                raise PreventUpdate
+        else:
+            alert_id = _clicked_index()
+        session = db_session()
+        org_id = current_user.org_id
+        row = get_alert_row(session, org_id, alert_id)
+        if row is None:
+            raise PreventUpdate
+        view = timeline_view(row, alert_timeline(session, org_id, row.id),
+                             alert_deliveries(session, org_id, row.id), current_user.timezone)
+        return True, view

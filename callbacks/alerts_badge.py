@@ -1,0 +1,66 @@
+"""The in-app channel: the navbar's open-alert count and a toast on whatever page is
+open when a new alert appears. The browser keeps the newest alert id it has seen
+(session storage), so a reload does not toast old alerts again."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, html
+from flask_login import current_user
+
+from callbacks.guard import guarded
+from dashboard.alerts.conditions import in_language
+from dashboard.alerts.queries import (
+    AlertRow,
+    alerts_opened_after,
+    newest_alert_id,
+    open_alert_count,
+)
+from dashboard.database import db_session
+from dashboard.i18n import current_language, tr
+
+SEVERITY_COLORS = {"critical": "danger", "warning": "warning", "info": "info"}
+TOAST_MS = 12000
+
+
+def badge_text(count: int) -> tuple[str, str]:
+    """(text, className) of the navbar badge: hidden when nothing is open."""
+    if count <= 0:
+        return "", "ms-1 d-none"
+    return ("99+" if count > 99 else str(count)), "ms-1"
+
+
+def alert_toast(row: AlertRow) -> dbc.Toast:
+    return dbc.Toast(
+        [html.Div(in_language(row.detail, current_language()), className="small mb-1"),
+         html.A(tr("Open alerts", "알림 보기"), href=f"/alerts?alert={row.id}",
+                className="small")],
+        header=f"{row.severity.upper()} · {row.title}",
+        icon=SEVERITY_COLORS.get(row.severity, "secondary"),
+        dismissable=True, duration=TOAST_MS, is_open=True,
+        id={"type": "alerts-toast", "index": row.id}, className="mb-2",
+    )
+
+
+def register(app: dash.Dash) -> None:
+    @app.callback(
+        Output("alerts-badge-count", "children"),
+        Output("alerts-badge-count", "className"),
+        Output("alerts-toasts", "children"),
+        Output("alerts-badge-seen", "data"),
+        Input("alerts-badge-interval", "n_intervals"),
+        State("alerts-badge-seen", "data"),
+    )
+    @guarded("viewer")
+    def refresh_alert_badge(_n: int | None, seen: int | None) -> tuple:
+        session = db_session()
+        org_id = current_user.org_id
+        text, class_name = badge_text(open_alert_count(session, org_id))
+        newest = newest_alert_id(session, org_id)
+        if not isinstance(seen, int) or seen > newest:
+            # First look in this tab (or another org's id left in storage): no toasts.
+            return text, class_name, dash.no_update, newest
+        fresh = alerts_opened_after(session, org_id, seen)
+        toasts = [alert_toast(row) for row in fresh] if fresh else dash.no_update
+        return text, class_name, toasts, newest

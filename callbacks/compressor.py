@@ -1,0 +1,239 @@
+"""Callbacks of the compressor page: header, sensor chart and health timeline.
+Every callback looks the compressor up through ``owned_compressor`` with the user's
+organisation, so an id of another organisation reads as "not found"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+from flask import current_app
+from flask_login import current_user
+
+from callbacks.guard import guarded
+from callbacks.health import humanize_age
+from dashboard.auth import user_has_role
+from dashboard.database import db_session
+from dashboard.figures import (
+    STATUS_BADGE,
+    empty_figure,
+    graph_style,
+    local_text,
+    status_label,
+    zone,
+)
+from dashboard.figures_compressor import figure_health_timeline, figure_sensors
+from dashboard.fleet import effective_status
+from dashboard.i18n import tr
+from dashboard.models import Site, utcnow
+from dashboard.notes import list_notes
+from dashboard.timeseries import (
+    RangeError,
+    TimeRange,
+    diagnosis_series,
+    owned_compressor,
+    resolve_range,
+    sensor_series,
+)
+
+WIDTH_TEXT = {1: ("1 s", "1초"), 2: ("2 s", "2초"), 5: ("5 s", "5초"), 10: ("10 s", "10초"),
+              15: ("15 s", "15초"), 30: ("30 s", "30초"), 60: ("1 min", "1분"),
+              120: ("2 min", "2분"), 300: ("5 min", "5분"), 600: ("10 min", "10분"),
+              900: ("15 min", "15분"), 1800: ("30 min", "30분"), 3600: ("1 h", "1시간"),
+              7200: ("2 h", "2시간"), 10800: ("3 h", "3시간"), 21600: ("6 h", "6시간"),
+              43200: ("12 h", "12시간"), 86400: ("1 d", "1일")}
+
+
+def not_found() -> dbc.Alert:
+    return dbc.Alert(
+        [html.H1(tr("Compressor not found", "압축기를 찾을 수 없습니다"), className="h5"),
+         html.P(tr("It does not exist or belongs to another organisation.",
+                   "존재하지 않거나 다른 조직의 압축기입니다."), className="mb-2"),
+         dcc.Link(tr("Back to the fleet", "설비 상태로 돌아가기"), href="/")],
+        color="warning", id="compressor-not-found",
+    )
+
+
+def user_zone_name() -> str:
+    return getattr(current_user, "timezone", None) or "Asia/Seoul"
+
+
+def custom_range(start_date: str | None, end_date: str | None, tz: str
+                 ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Dates picked in the user's time zone -> UTC [start midnight, day after end)."""
+    def parse(value: str | None) -> dt.datetime | None:
+        if not value:
+            return None
+        day = dt.date.fromisoformat(value[:10])
+        return dt.datetime.combine(day, dt.time(), zone(tz)).astimezone(dt.UTC)
+
+    start, end = parse(start_date), parse(end_date)
+    return start, (end + dt.timedelta(days=1) if end is not None else None)
+
+
+def header(compressor_id: str | None) -> tuple[Any, dict]:
+    session = db_session()
+    compressor = owned_compressor(session, current_user.org_id, compressor_id)
+    if compressor is None:
+        return not_found(), {"display": "none"}
+    now = utcnow()
+    status = effective_status(compressor.status, compressor.last_seen_at, now,
+                              current_app.config["OFFLINE_AFTER_SECONDS"])
+    site = session.get(Site, compressor.site_id)
+    score = "—" if compressor.health_score is None else f"{compressor.health_score:.0f}"
+    links = [dcc.Link([html.I(className="fa-solid fa-table-list me-1"),
+                       tr("Diagnosis history", "진단 이력")],
+                      href=f"/history?compressor={compressor.id}",
+                      className="btn btn-sm btn-light")]
+    if user_has_role("analyst"):
+        links.insert(0, dcc.Link([html.I(className="fa-solid fa-wave-square me-1"),
+                                  tr("Spectrograms", "스펙트로그램")],
+                                 href=f"/spectrograms?compressor={compressor.id}",
+                                 className="btn btn-sm btn-light"))
+    tz = user_zone_name()
+    facts = html.Dl([
+        html.Dt(tr("Health", "건강도")), html.Dd(score, id="compressor-score"),
+        html.Dt(tr("Suspected fault", "의심 고장")), html.Dd(compressor.suspected_fault or "—"),
+        html.Dt(tr("Last seen", "최근 수신")),
+        html.Dd(f"{humanize_age(compressor.last_seen_at, now)} · "
+                f"{local_text(compressor.last_seen_at, tz)}"),
+        html.Dt(tr("Firmware", "펌웨어")), html.Dd(compressor.firmware_version or "—"),
+    ], className="sc-kv mb-0")
+    card = html.Div(
+        [
+            html.Div(
+                [html.Div([html.H1(compressor.name, className="h4 mb-0", id="compressor-name"),
+                           html.Small(site.name if site else "", className="text-secondary")]),
+                 dbc.Badge(status_label(status), color=STATUS_BADGE.get(status),
+                           className="fs-6", id="compressor-status")],
+                className="d-flex justify-content-between align-items-start gap-2 mb-2",
+            ),
+            dbc.Row([dbc.Col(facts, xs=12, md=8),
+                     dbc.Col(html.Div(links,
+                                      className="d-flex flex-wrap gap-2 justify-content-md-end"),
+                             xs=12, md=4)], className="g-2"),
+        ],
+        className=f"sc-panel sc-card sc-status-{status}",
+    )
+    return card, {}
+
+
+def chart_range(range_choice: str | None, start_date: str | None, end_date: str | None
+                ) -> TimeRange:
+    tz = user_zone_name()
+    start, end = (custom_range(start_date, end_date, tz) if range_choice == "custom"
+                  else (None, None))
+    return resolve_range(range_choice or "24h", start, end)
+
+
+def _notes_in(compressor_id: int, time_range: TimeRange) -> list[tuple[dt.datetime, str]]:
+    notes = list_notes(db_session(), current_user.org_id, compressor_id,
+                       time_range.start, time_range.end)
+    return [(n.ts, n.text) for n in notes]
+
+
+def sensor_chart(compressor_id: str | None, range_choice: str | None, start_date: str | None,
+                 end_date: str | None) -> tuple[go.Figure, str, str, bool]:
+    """(figure, resolution text, error text, error shown)."""
+    session = db_session()
+    compressor = owned_compressor(session, current_user.org_id, compressor_id)
+    if compressor is None:
+        missing = empty_figure(tr("Compressor not found.", "압축기를 찾을 수 없습니다."))
+        return missing, "", "", False
+    try:
+        time_range = chart_range(range_choice, start_date, end_date)
+    except (RangeError, ValueError) as exc:
+        return (empty_figure(tr("Choose a valid time range.", "올바른 기간을 선택하세요.")), "",
+                tr(f"Time range: {exc}", f"기간 오류: {exc}"), True)
+    frame, width = sensor_series(session, current_user.org_id, compressor.id, time_range)
+    tz = user_zone_name()
+    fig = figure_sensors(frame, width, tz, _notes_in(compressor.id, time_range),
+                         x_range=(time_range.start, time_range.end))
+    en, ko = WIDTH_TEXT.get(width, (f"{width} s", f"{width}초"))
+    points = int(frame["n"].sum()) if not frame.empty else 0
+    text = tr(f"{points:,} readings · min / mean / max per {en}",
+              f"측정값 {points:,}개 · {ko} 단위 최소 / 평균 / 최대")
+    return fig, text, "", False
+
+
+def timeline_chart(compressor_id: str | None, range_choice: str | None,
+                   start_date: str | None, end_date: str | None) -> go.Figure:
+    session = db_session()
+    compressor = owned_compressor(session, current_user.org_id, compressor_id)
+    if compressor is None:
+        return empty_figure(tr("Compressor not found.", "압축기를 찾을 수 없습니다."))
+    try:
+        time_range = chart_range(range_choice, start_date, end_date)
+    except (RangeError, ValueError):
+        return empty_figure(tr("Choose a valid time range.", "올바른 기간을 선택하세요."))
+    frame = diagnosis_series(session, current_user.org_id, compressor.id, time_range)
+    return figure_health_timeline(frame, user_zone_name(), _notes_in(compressor.id, time_range),
+                                  x_range=(time_range.start, time_range.end))
+
+
+def _skip_refresh_when_paused(live: bool | None) -> None:
+    if ctx.triggered_id == "compressor-interval" and not live:
+        raise PreventUpdate
+
+
+def register(app: dash.Dash) -> None:
+    @app.callback(
+        Output("compressor-header", "children"),
+        Output("compressor-body", "style"),
+        Input("compressor-id", "data"),
+        Input("compressor-interval", "n_intervals"),
+        State("compressor-live", "value"),
+    )
+    @guarded("viewer")
+    def show_header(compressor_id: str | None, _n: int | None, live: bool | None) -> tuple:
+        _skip_refresh_when_paused(live)
+        return header(compressor_id)
+
+    @app.callback(
+        Output("compressor-custom-wrap", "style"),
+        Input("compressor-range", "value"),
+    )
+    @guarded("viewer")
+    def show_custom_dates(range_choice: str | None) -> dict:
+        return {} if range_choice == "custom" else {"display": "none"}
+
+    chart_inputs = (
+        Input("compressor-id", "data"),
+        Input("compressor-range", "value"),
+        Input("compressor-custom", "start_date"),
+        Input("compressor-custom", "end_date"),
+        Input("compressor-interval", "n_intervals"),
+        Input("compressor-notes-version", "data"),
+        State("compressor-live", "value"),
+    )
+
+    @app.callback(
+        Output("compressor-sensors", "figure"),
+        Output("compressor-sensors", "style"),
+        Output("compressor-resolution", "children"),
+        Output("compressor-range-error", "children"),
+        Output("compressor-range-error", "is_open"),
+        *chart_inputs,
+    )
+    @guarded("viewer")
+    def show_sensors(compressor_id: str | None, range_choice: str | None,
+                     start_date: str | None, end_date: str | None, _n: int | None,
+                     _version: int | None, live: bool | None) -> tuple:
+        _skip_refresh_when_paused(live)
+        fig, resolution, error, error_open = sensor_chart(compressor_id, range_choice,
+                                                          start_date, end_date)
+        # One subplot per metric with data: the box grows with them.
+        return fig, graph_style(fig), resolution, error, error_open
+
+    @app.callback(Output("compressor-timeline", "figure"), *chart_inputs)
+    @guarded("viewer")
+    def show_timeline(compressor_id: str | None, range_choice: str | None,
+                      start_date: str | None, end_date: str | None, _n: int | None,
+                      _version: int | None, live: bool | None) -> go.Figure:
+        _skip_refresh_when_paused(live)
+        return timeline_chart(compressor_id, range_choice, start_date, end_date)

@@ -1,0 +1,346 @@
+"""Settings callbacks: one's own account, and the admin's users and invitations.
+Thin: each reads or changes through dashboard/users.py and dashboard/invitations.py,
+which check the role and the organisation again; callbacks/settings_fleet.py and
+settings_firmware.py hold the admin's fleet and firmware parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, ctx, html
+from dash.exceptions import PreventUpdate
+from flask import current_app
+from flask_login import current_user, login_user
+from sqlalchemy.orm import Session
+
+from callbacks.guard import guarded
+from dashboard.account_mail import mail_verification, send_approved
+from dashboard.database import db_session
+from dashboard.i18n import tr
+from dashboard.invitations import invite, open_invitations, revoke_invitation
+from dashboard.mailer import MailError, public_url
+from dashboard.models import Organization, User
+from dashboard.settings_views import feedback, invitations_table, members_table, role_options
+from dashboard.users import (
+    AccountError,
+    approve_user,
+    change_password,
+    change_role,
+    list_members,
+    remove_user,
+    set_active,
+    update_profile,
+)
+
+ActionResult = tuple[Any, bool]
+
+
+def me() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def run_action(action: Callable[[Session, User], str]) -> ActionResult:
+    """Run one change in the request's session: commit and a green message, or roll
+    back and a red one. AccountError and ValueError carry the reason to show."""
+    db = db_session()
+    try:
+        message = action(db, me())
+        db.commit()
+    except AccountError as exc:
+        db.rollback()
+        return feedback(exc.localized(), False), False
+    except ValueError as exc:  # e.g. FirmwareError: English only
+        db.rollback()
+        return feedback(str(exc), False), False
+    return feedback(message, True), True
+
+
+def clicked() -> dict[str, Any]:
+    """The pattern-matching id that fired, only for a real click (not a re-render)."""
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
+        raise PreventUpdate
+    return dict(trigger)
+
+
+def bump(version: int | None) -> int:
+    return (version or 0) + 1
+
+
+def register(app: dash.Dash) -> None:
+    _register_profile(app)
+    _register_users(app)
+
+
+# ------------------------------------------------------------------ one's own account
+def _register_profile(app: dash.Dash) -> None:
+    @app.callback(
+        Output("settings-profile-email", "children"),
+        Output("settings-profile-verified", "children"),
+        Output("settings-profile-name", "value"),
+        Output("settings-profile-phone", "value"),
+        Output("settings-profile-position", "value"),
+        Output("settings-profile-language", "value"),
+        Output("settings-profile-notify", "value"),
+        Output("settings-profile-quiet-start", "value"),
+        Output("settings-profile-quiet-end", "value"),
+        Output("settings-profile-timezone", "value"),
+        Output("settings-kakao-status", "children"),
+        Input("settings-init", "data"),
+    )
+    @guarded("viewer")
+    def load_profile(_init: int | None) -> tuple:
+        user = me()
+        verified = (html.Span([html.I(className="fa-solid fa-circle-check text-success me-1"),
+                               tr("verified", "인증됨")], className="small")
+                    if user.email_verified_at else
+                    html.Span(tr("not verified", "미인증"), className="badge text-bg-warning"))
+        notify = [k for k, on in (("email", user.notify_email), ("sms", user.notify_sms),
+                                  ("kakao", user.notify_kakao)) if on]
+        kakao = (tr("Your Kakao account is connected.", "카카오 계정이 연결되어 있습니다.")
+                 if user.kakao_id else
+                 tr("Connect Kakao to log in with it and get KakaoTalk alerts.",
+                    "카카오 계정을 연결하면 카카오로 로그인하고 카카오톡 알림을 받을 수 있습니다."))
+
+        def hour(value: int | None) -> str:
+            return "" if value is None else str(value)
+
+        return (user.email, verified, user.name, user.phone or "", user.position or "",
+                user.language, notify, hour(user.quiet_hours_start),
+                hour(user.quiet_hours_end), user.timezone or "Asia/Seoul", kakao)
+
+    @app.callback(
+        Output("settings-profile-feedback", "children"),
+        Output("settings-location", "href"),
+        Input("settings-profile-save", "n_clicks"),
+        State("settings-profile-name", "value"),
+        State("settings-profile-phone", "value"),
+        State("settings-profile-position", "value"),
+        State("settings-profile-language", "value"),
+        State("settings-profile-notify", "value"),
+        State("settings-profile-quiet-start", "value"),
+        State("settings-profile-quiet-end", "value"),
+        State("settings-profile-timezone", "value"),
+        prevent_initial_call=True,
+    )
+    @guarded("viewer")
+    def save_profile(n: int | None, name: str, phone: str, position: str, language: str,
+                     notify: list[str] | None, quiet_start: str, quiet_end: str,
+                     timezone: str) -> tuple:
+        if not n:
+            raise PreventUpdate
+        before = me().language
+        notify = notify or []
+        message, ok = run_action(lambda db, user: (update_profile(
+            db, user, name=name, phone=phone, position=position, language=language,
+            notify_email="email" in notify, notify_sms="sms" in notify,
+            notify_kakao="kakao" in notify, quiet_hours_start=quiet_start,
+            quiet_hours_end=quiet_end, timezone=timezone), tr("Saved.", "저장했습니다."))[1])
+        # A new language shows after a reload: every text goes through tr() at render.
+        return message, ("/settings" if ok and language != before else dash.no_update)
+
+    @app.callback(
+        Output("settings-password-feedback", "children"),
+        Output("settings-password-current", "value"),
+        Output("settings-password-new", "value"),
+        Output("settings-password-confirm", "value"),
+        Input("settings-password-save", "n_clicks"),
+        State("settings-password-current", "value"),
+        State("settings-password-new", "value"),
+        State("settings-password-confirm", "value"),
+        prevent_initial_call=True,
+    )
+    @guarded("viewer")
+    def save_password(n: int | None, current: str, new: str, confirm: str) -> tuple:
+        if not n:
+            raise PreventUpdate
+        message, ok = run_action(lambda db, user: (
+            change_password(db, user, current or "", new or "", confirm or ""),
+            tr("Password changed. Other sessions were logged out.",
+               "비밀번호를 변경했습니다. 다른 기기의 로그인은 종료되었습니다."))[1])
+        if ok:
+            login_user(me())  # this session continues under the new session_version
+            return message, "", "", ""
+        return message, dash.no_update, dash.no_update, dash.no_update
+
+    @app.callback(
+        Output("settings-profile-feedback", "children", allow_duplicate=True),
+        Input("settings-profile-verify", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    @guarded("viewer")
+    def resend_verification(n: int | None) -> Any:
+        if not n:
+            raise PreventUpdate
+        if me().email_verified_at is not None:
+            return feedback(tr("Your email is already verified.", "이미 인증된 이메일입니다."))
+
+        def send(db: Session, user: User) -> str:
+            try:
+                mail_verification(current_app._get_current_object(), db, user)  # type: ignore[attr-defined]
+            except MailError as exc:
+                raise AccountError(f"Sending failed: {exc}", f"메일 발송 실패: {exc}") from exc
+            return tr(f"We sent a verification link to {user.email}.",
+                      f"{user.email}(으)로 인증 링크를 보냈습니다.")
+
+        return run_action(send)[0]
+
+
+# ------------------------------------------------------------------ users (admin)
+def _register_users(app: dash.Dash) -> None:
+    @app.callback(
+        Output("settings-users-table", "children"),
+        Output("settings-invites-table", "children"),
+        Output("settings-invite-role", "options"),
+        Input("settings-tabs", "active_tab"),
+        Input("settings-users-version", "data"),
+    )
+    @guarded("admin")
+    def render_users(tab: str | None, _version: int | None) -> tuple:
+        if tab != "users":
+            raise PreventUpdate
+        db = db_session()
+        return (members_table(list_members(db, me().org_id), me().id),
+                invitations_table(open_invitations(db, me().org_id)), role_options())
+
+    users_out = (Output("settings-users-feedback", "children", allow_duplicate=True),
+                 Output("settings-users-version", "data", allow_duplicate=True))
+
+    @app.callback(
+        *users_out,
+        Input({"type": "settings-user-op", "op": ALL, "user": ALL}, "n_clicks"),
+        State("settings-users-version", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded("admin")
+    def user_op(_clicks: list, version: int | None) -> tuple:
+        target = clicked()
+        op, user_id = target.get("op"), target.get("user")
+        if op == "approve":
+            def approve(db: Session, user: User) -> str:
+                email = approve_user(db, user, user_id).email
+                return tr(f"Approved: {email} can now log in.",
+                          f"승인했습니다. 이제 {email} 사용자가 로그인할 수 있습니다.")
+
+            message, ok = run_action(approve)
+            if ok:
+                _mail_approved(user_id)
+        elif op in ("disable", "enable"):
+            enable = op == "enable"
+
+            def toggle(db: Session, user: User) -> str:
+                set_active(db, user, user_id, enable)
+                if enable:
+                    return tr("Enabled.", "활성화했습니다.")
+                return tr("Disabled: their sessions ended.",
+                          "비활성화했습니다. 로그인이 종료되었습니다.")
+
+            message, _ok = run_action(toggle)
+        else:
+            raise PreventUpdate
+        return message, bump(version)
+
+    @app.callback(
+        *users_out,
+        Input({"type": "settings-user-remove", "user": ALL}, "submit_n_clicks"),
+        State("settings-users-version", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded("admin")
+    def user_remove(_clicks: list, version: int | None) -> tuple:
+        user_id = clicked().get("user")
+        message, _ok = run_action(lambda db, user: tr(
+            f"Removed {remove_user(db, user, user_id)}.", "삭제했습니다."))
+        return message, bump(version)
+
+    @app.callback(
+        *users_out,
+        Output("settings-location", "href", allow_duplicate=True),
+        Input({"type": "settings-user-role", "user": ALL}, "value"),
+        State("settings-users-version", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded("admin")
+    def user_role(_values: list, version: int | None) -> tuple:
+        target = clicked()
+        user_id, role = target.get("user"), ctx.triggered[0]["value"]
+        actor_id = me().id
+        changed: list[User] = []
+
+        def apply(db: Session, user: User) -> str:
+            result = change_role(db, user, user_id, role)
+            if result is None:
+                raise PreventUpdate  # a re-render, not a change
+            changed.append(result)
+            return tr(f"{result.email} is now {role}; their sessions ended.",
+                      f"{result.email}의 역할을 {role}(으)로 바꿨습니다. 로그인이 종료되었습니다.")
+
+        message, ok = run_action(apply)
+        if ok and changed and changed[0].id == actor_id:
+            login_user(me())  # one's own demotion: stay logged in, with the new role
+            return message, bump(version), "/settings"
+        return message, bump(version), dash.no_update
+
+    @app.callback(
+        *users_out,
+        Output("settings-invite-email", "value"),
+        Input("settings-invite-submit", "n_clicks"),
+        State("settings-invite-email", "value"),
+        State("settings-invite-role", "value"),
+        State("settings-users-version", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded("admin")
+    def send_invite(n: int | None, email: str | None, role: str | None,
+                    version: int | None) -> tuple:
+        if not n:
+            raise PreventUpdate
+        sent = []
+
+        def apply(db: Session, user: User) -> str:
+            result = invite(db, current_app._get_current_object(), user, email or "",  # type: ignore[attr-defined]
+                            role or "viewer")
+            sent.append(result)
+            return tr(f"Invitation sent to {result.email}.",
+                      f"{result.email}(으)로 초대 메일을 보냈습니다.")
+
+        message, ok = run_action(apply)
+        if ok and sent and not sent[0].emailed:
+            # No mail server configured (the demo): the admin passes the link on.
+            message = feedback([tr("Email is not configured on this server; send this "
+                                   "link to the person yourself: ",
+                                   "이 서버에는 메일이 설정되어 있지 않습니다. 이 링크를 직접 "
+                                   "전달하세요: "),
+                                html.Code(sent[0].link, id="settings-invite-link")])
+        return message, bump(version), ("" if ok else dash.no_update)
+
+    @app.callback(
+        *users_out,
+        Input({"type": "settings-invite-revoke", "invitation": ALL}, "submit_n_clicks"),
+        State("settings-users-version", "data"),
+        prevent_initial_call=True,
+    )
+    @guarded("admin")
+    def invite_revoke(_clicks: list, version: int | None) -> tuple:
+        inv_id = clicked().get("invitation")
+        message, _ok = run_action(lambda db, user: tr(
+            f"Invitation to {revoke_invitation(db, user, inv_id)} revoked.",
+            "초대를 취소했습니다."))
+        return message, bump(version)
+
+
+def _mail_approved(user_id: Any) -> None:
+    """Best effort: the approval stands even when the mail cannot go out."""
+    db = db_session()
+    user = db.get(User, int(user_id))
+    if user is None:
+        return
+    org = db.get(Organization, user.org_id)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        send_approved(app, user.email, org.name if org else "SignalCraft",
+                      public_url(app, "/login"))
+    except MailError:
+        current_app.logger.warning("approval mail to %s failed", user.email)

@@ -1,0 +1,304 @@
+"""Callbacks of the spectrogram page (analysts and up). Recording ids come from a
+dropdown or the URL, so each is looked up with the user's organisation first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, html
+from dash.exceptions import PreventUpdate
+from flask import current_app
+from flask_login import current_user
+
+from callbacks.compressor import user_zone_name
+from callbacks.guard import guarded
+from dashboard.database import db_session
+from dashboard.figures import (
+    STATUS_BADGE,
+    empty_figure,
+    graph,
+    local_text,
+    score_status,
+    status_label,
+)
+from dashboard.figures_audio import (
+    dominant_frequency,
+    figure_spectrogram,
+    figure_spectrum,
+    figure_waterfall,
+    figure_waveform,
+    mel_spectrogram,
+    spectrum,
+)
+from dashboard.fleet import org_compressors
+from dashboard.i18n import tr
+from dashboard.recordings import (
+    ClipError,
+    RecordingView,
+    decode_wav,
+    list_recordings,
+    load_clip,
+    owned_recording,
+)
+from dashboard.timeseries import owned_compressor
+
+log = logging.getLogger(__name__)
+
+
+def recording_option(rec: RecordingView, tz: str) -> dict[str, Any]:
+    parts = [local_text(rec.ts, tz, "%Y-%m-%d %H:%M:%S")]
+    if rec.label:
+        parts.append(rec.label)
+    if rec.health_score is not None:
+        parts.append(f"{rec.health_score:.0f}")
+    if rec.status != "done":
+        parts.append(f"({rec.status})")
+    return {"label": " · ".join(parts), "value": rec.id}
+
+
+def compressor_choices(query: dict | None) -> tuple[list[dict], int | None]:
+    session = db_session()
+    rows = org_compressors(session, current_user.org_id)
+    options = [{"label": f"{name} · {site}", "value": cid} for cid, name, site in rows]
+    wanted = (query or {}).get("compressor")
+    chosen = owned_compressor(session, current_user.org_id, wanted) if wanted else None
+    value = chosen.id if chosen is not None else (rows[0][0] if rows else None)
+    return options, value
+
+
+def recording_choices(compressor_id: Any, query: dict | None) -> tuple[list, Any, list, Any]:
+    """Recording options (newest first, the URL's or the newest chosen) and baseline
+    options (the oldest recording chosen: the compressor's normal)."""
+    session = db_session()
+    compressor = owned_compressor(session, current_user.org_id, compressor_id)
+    if compressor is None:
+        return [], None, [], None
+    tz = user_zone_name()
+    recent = list_recordings(session, current_user.org_id, compressor.id, limit=100)
+    if not recent:
+        return [], None, [], None
+    options = [recording_option(r, tz) for r in recent]
+    wanted = owned_recording(session, current_user.org_id, (query or {}).get("recording"))
+    value = wanted.id if wanted is not None and wanted.compressor_id == compressor.id \
+        else recent[0].id
+    if wanted is not None and wanted.compressor_id == compressor.id and wanted.id not in {
+            r.id for r in recent}:
+        options.insert(0, recording_option(wanted, tz))
+    oldest = list_recordings(session, current_user.org_id, compressor.id, limit=1,
+                             oldest_first=True)
+    baseline_options = list(options)
+    if oldest and oldest[0].id not in {o["value"] for o in options}:
+        baseline_options.append(recording_option(oldest[0], tz))
+    baseline = oldest[0].id if oldest and oldest[0].id != value else None
+    return options, value, baseline_options, baseline
+
+
+def summary_card(rec: RecordingView, f0: float | None, f0_source: str) -> html.Div:
+    tz = user_zone_name()
+    if rec.label is not None:
+        status = score_status(rec.health_score)
+        verdict = [html.Span(rec.label, className="fs-5 fw-semibold me-2", id="spectro-label"),
+                   dbc.Badge(f"{status_label(status)} · {rec.health_score:.0f}",
+                             color=STATUS_BADGE[status]),
+                   html.Small(tr(f" confidence {rec.confidence:.0%}",
+                                 f" 신뢰도 {rec.confidence:.0%}"), className="text-secondary")]
+    else:
+        verdict = [html.Span(tr("Not diagnosed yet", "아직 진단되지 않음"),
+                             className="text-secondary", id="spectro-label")]
+    facts = [
+        html.Div(verdict, className="mb-1"),
+        html.Small(f"{local_text(rec.ts, tz, '%Y-%m-%d %H:%M:%S')} · {rec.sample_rate} Hz · "
+                   f"{rec.duration_s:.1f} s", className="text-secondary d-block"),
+        html.Small(tr(f"Motor line f0 = {f0:.1f} Hz ({f0_source})",
+                      f"모터 주파수 f0 = {f0:.1f} Hz ({f0_source})") if f0 else
+                   tr("No clear motor line found.", "뚜렷한 모터 주파수가 없습니다."),
+                   className="text-secondary d-block", id="spectro-f0"),
+    ]
+    player = html.Audio(src=f"/media/recording/{rec.id}.wav", controls=True, preload="none",
+                        id="spectro-audio", className="sc-audio")
+    row = dbc.Row([dbc.Col(facts, xs=12, md=7),
+                   dbc.Col(player, xs=12, md=5, className="d-flex align-items-center")],
+                  className="g-2")
+    return html.Div(row, className="sc-panel")
+
+
+def recording_view(recording_id: Any, baseline_id: Any) -> tuple:
+    """Summary, message, spectrogram, baseline spectrogram, spectrum, waveform."""
+    session = db_session()
+    blank = empty_figure(tr("No recording to show: choose one above (this compressor may have "
+                            "none yet).", "표시할 녹음이 없습니다. 위에서 녹음을 선택하세요 "
+                            "(아직 녹음이 없을 수 있습니다)."))
+    rec = owned_recording(session, current_user.org_id, recording_id)
+    if rec is None:
+        message = tr("Recording not found.", "녹음을 찾을 수 없습니다.") if recording_id else ""
+        return [], message, bool(message), blank, blank, blank, blank
+    app = current_app._get_current_object()
+    try:
+        y, sr = load_clip(app, rec)
+    except ClipError as exc:
+        return summary_card(rec, None, ""), str(exc), True, blank, blank, blank, blank
+    spec = spectrum(y, sr)
+    f0, source = rec.dominant_hz, tr("from the diagnosis", "진단 결과")
+    if f0 is None:
+        f0, source = dominant_frequency(spec), tr("strongest line", "최대 피크")
+    base = owned_recording(session, current_user.org_id, baseline_id) if baseline_id else None
+    base_spec, message = None, ""
+    base_fig = empty_figure(tr("No baseline chosen.", "기준 녹음을 선택하지 않았습니다."))
+    if base is not None:
+        try:
+            by, bsr = load_clip(app, base)
+            base_spec = spectrum(by, bsr)
+            base_fig = figure_spectrogram(mel_spectrogram(by, bsr),
+                                          local_text(base.ts, user_zone_name()))
+        except ClipError as exc:
+            message = str(exc)
+    tz = user_zone_name()
+    labels = (local_text(rec.ts, tz), local_text(base.ts, tz) if base else "")
+    return (summary_card(rec, f0, source), message, bool(message),
+            figure_spectrogram(mel_spectrogram(y, sr), local_text(rec.ts, tz)), base_fig,
+            figure_spectrum(spec, f0, base_spec, labels), figure_waveform(y, sr))
+
+
+def waterfall(compressor_id: Any, count: Any) -> Any:
+    session = db_session()
+    compressor = owned_compressor(session, current_user.org_id, compressor_id)
+    if compressor is None:
+        return empty_figure(tr("Choose a compressor.", "압축기를 선택하세요."))
+    n = count if count in (6, 12, 24) else 12
+    app = current_app._get_current_object()
+    spectra = []
+    for rec in list_recordings(session, current_user.org_id, compressor.id, limit=n):
+        try:
+            y, sr = load_clip(app, rec)
+        except ClipError:
+            continue  # a missing clip leaves a gap in the waterfall, not an error
+        spectra.append((rec.ts, spectrum(y, sr)))
+    return figure_waterfall(spectra, user_zone_name())
+
+
+def upload_analyser() -> tuple[Callable[..., dict] | None, type[Exception]]:
+    """The lead's ``dashboard.analysis.analyze_upload`` when it exists, and the
+    exception it raises with a message meant for people."""
+    try:
+        module = importlib.import_module("dashboard.analysis")
+    except ImportError:
+        return None, ValueError
+    return getattr(module, "analyze_upload", None), getattr(module, "UploadError", ValueError)
+
+
+def upload_view(contents: str | None, filename: str | None) -> Any:
+    if not contents:
+        raise PreventUpdate
+    try:
+        _header, encoded = contents.split(",", 1)
+        data = base64.b64decode(encoded, validate=True)
+        y, sr = decode_wav(data)
+    except (ValueError, binascii.Error) as exc:
+        message = str(exc) if isinstance(exc, ClipError) else tr(
+            "This is not a readable WAV file.", "읽을 수 있는 WAV 파일이 아닙니다.")
+        return dbc.Alert(message, color="warning", id="spectro-upload-error")
+    spec = spectrum(y, sr)
+    f0 = dominant_frequency(spec)
+    parts: list = [
+        html.Div(f"{filename or 'upload.wav'} · {sr} Hz · {len(y) / sr:.1f} s",
+                 className="small text-secondary mb-2", id="spectro-upload-name"),
+        dbc.Row([
+            dbc.Col(graph("spectro-upload-spectrogram", 300,
+                          figure_spectrogram(mel_spectrogram(y, sr))), xs=12, lg=6),
+            dbc.Col(graph("spectro-upload-spectrum", 300, figure_spectrum(spec, f0)), xs=12, lg=6),
+        ], className="g-2"),
+    ]
+    analyse, upload_error = upload_analyser()
+    if analyse is None:
+        parts.insert(0, dbc.Alert(tr("Automatic diagnosis of uploads is not available yet.",
+                                     "업로드 파일의 자동 진단은 아직 지원되지 않습니다."),
+                                  color="light", className="py-2", id="spectro-upload-diagnosis"))
+        return parts
+    try:
+        result = analyse(current_app._get_current_object(), data)
+    except upload_error as exc:  # e.g. no active model yet: say so
+        parts.insert(0, dbc.Alert(tr(f"No diagnosis: {exc}", f"진단 불가: {exc}"),
+                                  color="light", className="py-2", id="spectro-upload-diagnosis"))
+        return parts
+    except Exception:
+        log.exception("analysis of an uploaded file failed")
+        parts.insert(0, dbc.Alert(tr("The diagnosis of this file failed.",
+                                     "이 파일의 진단에 실패했습니다."), color="warning",
+                                  id="spectro-upload-diagnosis"))
+        return parts
+    status = str(result.get("status") or score_status(result.get("health_score")))
+    score = result.get("health_score")
+    parts.insert(0, html.Div([
+        html.Span(str(result.get("label", "?")), className="fs-5 fw-semibold me-2"),
+        dbc.Badge(status_label(status) + (f" · {float(score):.0f}" if score is not None else ""),
+                  color=STATUS_BADGE.get(status, "secondary")),
+        html.Small(tr(f" confidence {float(result.get('confidence') or 0):.0%}",
+                      f" 신뢰도 {float(result.get('confidence') or 0):.0%}"),
+                   className="text-secondary"),
+        html.P(str(result.get("recommended_action") or ""), className="small mb-0 mt-1"),
+    ], className="sc-panel mb-2", id="spectro-upload-diagnosis"))
+    return parts
+
+
+def register(app: dash.Dash) -> None:
+    @app.callback(
+        Output("spectro-compressor", "options"),
+        Output("spectro-compressor", "value"),
+        Input("spectro-query", "data"),
+    )
+    @guarded("analyst")
+    def load_compressors(query: dict | None) -> tuple:
+        return compressor_choices(query)
+
+    @app.callback(
+        Output("spectro-recording", "options"),
+        Output("spectro-recording", "value"),
+        Output("spectro-baseline", "options"),
+        Output("spectro-baseline", "value"),
+        Input("spectro-compressor", "value"),
+        State("spectro-query", "data"),
+    )
+    @guarded("analyst")
+    def load_recordings(compressor_id: Any, query: dict | None) -> tuple:
+        return recording_choices(compressor_id, query)
+
+    @app.callback(
+        Output("spectro-summary", "children"),
+        Output("spectro-message", "children"),
+        Output("spectro-message", "is_open"),
+        Output("spectro-spectrogram", "figure"),
+        Output("spectro-baseline-spectrogram", "figure"),
+        Output("spectro-spectrum", "figure"),
+        Output("spectro-waveform", "figure"),
+        Input("spectro-recording", "value"),
+        Input("spectro-baseline", "value"),
+    )
+    @guarded("analyst")
+    def show_recording(recording_id: Any, baseline_id: Any) -> tuple:
+        return recording_view(recording_id, baseline_id)
+
+    @app.callback(
+        Output("spectro-waterfall", "figure"),
+        Input("spectro-compressor", "value"),
+        Input("spectro-waterfall-n", "value"),
+    )
+    @guarded("analyst")
+    def show_waterfall(compressor_id: Any, count: Any) -> Any:
+        return waterfall(compressor_id, count)
+
+    @app.callback(
+        Output("spectro-upload-result", "children"),
+        Input("spectro-upload", "contents"),
+        State("spectro-upload", "filename"),
+        prevent_initial_call=True,
+    )
+    @guarded("analyst")
+    def analyse_upload(contents: str | None, filename: str | None) -> Any:
+        return upload_view(contents, filename)

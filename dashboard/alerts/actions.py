@@ -1,0 +1,80 @@
+"""The human half of the lifecycle: acknowledge and resolve, each with a comment,
+recording who and when. The organisation comes from the logged-in user, never from
+the browser: an alert of another organisation is simply "not found"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dashboard.alerts.engine import add_event
+from dashboard.alerts.errors import AlertsInputError
+from dashboard.models import Alert, User
+
+MAX_COMMENT = 2000
+
+
+def _clean_comment(comment: str | None) -> str:
+    text = (comment or "").strip()
+    if not text:
+        raise AlertsInputError("A comment is required.", "코멘트를 입력하세요.")
+    if len(text) > MAX_COMMENT:
+        raise AlertsInputError(f"The comment is longer than {MAX_COMMENT} characters.",
+                               f"코멘트는 {MAX_COMMENT}자 이하여야 합니다.")
+    return text
+
+
+def _alert_of_org(session: Session, org_id: int | None, alert_id: object) -> Alert:
+    try:
+        wanted = int(alert_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        wanted = None
+    alert = None
+    if wanted is not None and org_id is not None:
+        alert = session.scalar(sa.select(Alert).where(Alert.id == wanted, Alert.org_id == org_id)
+                               .with_for_update())
+    if alert is None:
+        raise AlertsInputError("Alert not found.", "알림을 찾을 수 없습니다.")
+    return alert
+
+
+def _require_manager(user: User) -> None:
+    if not user.has_role("manager"):
+        raise AlertsInputError("Only managers and admins may do this.",
+                               "매니저 또는 관리자만 할 수 있습니다.")
+
+
+def acknowledge_alert(session: Session, user: User, alert_id: object, comment: str | None,
+                      now: dt.datetime) -> Alert:
+    """Open -> acknowledged: someone owns it; escalation stops. Does not commit."""
+    _require_manager(user)
+    text = _clean_comment(comment)
+    alert = _alert_of_org(session, user.org_id, alert_id)
+    if alert.state != "open":
+        raise AlertsInputError(f"This alert is already {alert.state}.",
+                               f"이미 처리된 알림입니다 ({alert.state}).")
+    alert.state = "acknowledged"
+    alert.acknowledged_by_id = user.id
+    alert.acknowledged_at = now
+    alert.ack_comment = text
+    add_event(session, alert, "acknowledged", now, text, user.id)
+    return alert
+
+
+def resolve_alert(session: Session, user: User, alert_id: object, comment: str | None,
+                  now: dt.datetime) -> Alert:
+    """Open or acknowledged -> resolved. Does not commit. If the condition persists the
+    next evaluation opens a new alert: resolve means "fixed", acknowledge "working on it"."""
+    _require_manager(user)
+    text = _clean_comment(comment)
+    alert = _alert_of_org(session, user.org_id, alert_id)
+    if alert.state == "resolved":
+        raise AlertsInputError("This alert is already resolved.", "이미 해결된 알림입니다.")
+    alert.state = "resolved"
+    alert.resolved_by_id = user.id
+    alert.resolved_at = now
+    alert.resolve_comment = text
+    add_event(session, alert, "resolved", now, text, user.id)
+    return alert

@@ -1,0 +1,51 @@
+"""The rules every organisation starts with, so alerts work before anyone configures
+them. Each carries ``params.default_key``: calling ensure_default_rules again (at every
+start, or lazily from the alerts page) adds only the ones missing, and a default a
+manager disabled or edited stays as they left it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dashboard.alerts.rules import normalize_params
+from dashboard.models import AlertRule
+
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {"key": "offline", "name": "Device silent · 장치 무응답", "kind": "offline",
+     "severity": "warning", "params": {"minutes": 10}},
+    {"key": "health", "name": "Health warning · 설비 상태 주의", "kind": "health_status",
+     # Raised to critical when the diagnosis status itself is critical.
+     "severity": "warning", "params": {"level": "warning"}},
+    {"key": "fault", "name": "Likely fault · 고장 가능성", "kind": "fault_probability",
+     "severity": "warning", "params": {"fault": "any", "threshold": 0.8}},
+    {"key": "anomaly", "name": "Unusual sound · 이상 소음", "kind": "anomaly",
+     # Info: a single odd clip shows in the app but wakes nobody up.
+     "severity": "info", "params": {}},
+    {"key": "vibration", "name": "High vibration · 진동 과다", "kind": "sensor_limit",
+     "severity": "warning",
+     "params": {"metric": "vibration_rms_g", "op": "above", "limit": 0.45, "minutes": 10}},
+)
+
+
+def ensure_default_rules(session: Session, org_id: int) -> list[AlertRule]:
+    """Add the organisation's missing default rules (flushes, does not commit); returns
+    the rules added."""
+    present = {
+        (rule.params or {}).get("default_key")
+        for rule in session.scalars(sa.select(AlertRule).where(AlertRule.org_id == org_id))
+    }
+    added = []
+    for spec in DEFAULT_RULES:
+        if spec["key"] in present:
+            continue
+        params = normalize_params(spec["kind"], {**spec["params"], "default_key": spec["key"]})
+        rule = AlertRule(org_id=org_id, name=spec["name"], kind=spec["kind"], params=params,
+                         severity=spec["severity"], enabled=True)
+        session.add(rule)
+        added.append(rule)
+    if added:
+        session.flush()
+    return added

@@ -1,0 +1,87 @@
+"""Request-level protections: the trusted-proxy setting (ProxyFix), rate limits on
+credential endpoints (flask-limiter's storage: memory:// by default, Redis in
+production) and a few response headers.
+
+Limits are plain strings in app.config so an installation can tune them:
+LOGIN_RATE_LIMIT (per IP and email), LOGIN_IP_RATE_LIMIT (per IP),
+RESET_RATE_LIMIT (password reset requests, per IP and email) and
+REGISTER_RATE_LIMIT (registrations, per IP)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger("signalcraft.security")
+
+DEFAULT_LIMITS = {
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_IP_RATE_LIMIT": "60 per minute",
+    "RESET_RATE_LIMIT": "5 per 15 minutes",
+    "REGISTER_RATE_LIMIT": "20 per hour",
+}
+
+
+def trusted_proxy_count(value: Any) -> int:
+    """TRUST_PROXY: "true"/"1" -> one proxy in front; "2" -> two; empty/"false" -> none."""
+    if value is None or value == "" or value is False:
+        return 0
+    if value is True:
+        return 1
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "on"}:
+        return 1
+    try:
+        return max(0, int(text))
+    except ValueError:
+        return 0
+
+
+def init_app(server: Flask) -> None:
+    proxies = trusted_proxy_count(server.config.get("TRUST_PROXY",
+                                                    os.environ.get("TRUST_PROXY")))
+    if proxies:
+        # Only behind a proxy we run: otherwise X-Forwarded-For is whatever a client says.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
+                                   x_host=proxies, x_prefix=proxies)
+    for key, value in DEFAULT_LIMITS.items():
+        server.config.setdefault(key, value)
+    server.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    server.config.setdefault("RATELIMIT_KEY_PREFIX", "signalcraft")
+    # One limiter per app (tests build many apps); limits are checked explicitly in
+    # the views that take credentials, so ordinary page and callback requests pay nothing.
+    limiter = Limiter(key_func=get_remote_address, default_limits=[],
+                      storage_uri=server.config["RATELIMIT_STORAGE_URI"])
+    limiter.init_app(server)
+    server.extensions["sc_limiter"] = limiter
+
+    @server.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        # Reset and invitation links carry tokens in the path: never leak them as Referer.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def allow(limit_name: str, *identity: str) -> bool:
+    """Count one attempt against the configured limit ``limit_name`` for ``identity``
+    (e.g. an IP and an email); False once the limit is exceeded. Fails open, with an
+    error logged, when the limiter's storage is unreachable: a Redis outage must not
+    lock everyone out."""
+    limiter: Limiter = current_app.extensions["sc_limiter"]
+    item = parse(current_app.config.get(limit_name) or DEFAULT_LIMITS[limit_name])
+    key = [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), limit_name,
+           *(part.lower() for part in identity)]
+    try:
+        return bool(limiter.limiter.hit(item, *key))
+    except Exception:  # the storage's own errors (redis.ConnectionError, ...)
+        log.exception("rate limit storage failed; allowing %s", limit_name)
+        return True

@@ -1,0 +1,293 @@
+"""Sensor and diagnosis time series of one compressor, downsampled in the database.
+
+Readings arrive at up to 1 Hz, so 30 days are 2.6M rows per metric. The database
+groups them into time buckets (aligned to multiples of the bucket width since the
+epoch) and returns min, mean and max per bucket: about 1,000-2,000 points per
+series, and a one-second spike still shows as the bucket's max."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dashboard.i18n import tr
+from dashboard.models import Compressor, Diagnosis, Reading, utcnow
+
+# (column, English label, Korean label, unit), in display order.
+METRICS: tuple[tuple[str, str, str, str], ...] = (
+    ("temperature_c", "Temperature", "온도", "°C"),
+    ("current_a", "Motor current", "모터 전류", "A"),
+    ("pressure_bar", "Pressure", "압력", "bar"),
+    ("vibration_rms_g", "Vibration RMS", "진동 RMS", "g"),
+    ("humidity_pct", "Humidity", "습도", "%"),
+)
+METRIC_COLUMNS = tuple(m[0] for m in METRICS)
+
+# Bucket widths a person reads easily; the smallest that keeps a range under the
+# point budget wins.
+NICE_WIDTHS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+                 21600, 43200, 86400)
+MAX_POINTS = 2000
+
+RANGES: dict[str, dt.timedelta] = {
+    "1h": dt.timedelta(hours=1),
+    "24h": dt.timedelta(hours=24),
+    "7d": dt.timedelta(days=7),
+    "30d": dt.timedelta(days=30),
+}
+MAX_CUSTOM_RANGE = dt.timedelta(days=366)
+
+
+class RangeError(ValueError):
+    """A time range the user asked for that cannot be shown (message is for people)."""
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def resolve_range(choice: str | None, custom_start: dt.datetime | None = None,
+                  custom_end: dt.datetime | None = None,
+                  now: dt.datetime | None = None) -> TimeRange:
+    """A preset ("1h", "24h", "7d", "30d") ending now, or a custom [start, end)."""
+    now = now or utcnow()
+    if choice in RANGES:
+        return TimeRange(now - RANGES[choice], now)
+    if choice != "custom":
+        raise RangeError(tr(f"unknown range {choice!r}", f"알 수 없는 기간 {choice!r}"))
+    if custom_start is None or custom_end is None:
+        raise RangeError(tr("choose a start and an end date", "시작일과 종료일을 선택하세요"))
+    if custom_end <= custom_start:
+        raise RangeError(tr("the end must be after the start", "종료일은 시작일 이후여야 합니다"))
+    if custom_end - custom_start > MAX_CUSTOM_RANGE:
+        raise RangeError(tr("at most one year at a time", "한 번에 최대 1년까지 볼 수 있습니다"))
+    return TimeRange(custom_start, custom_end)
+
+
+def bucket_seconds(span_s: float, max_points: int = MAX_POINTS) -> int:
+    """The smallest readable bucket width that yields at most ``max_points`` buckets."""
+    for width in NICE_WIDTHS_S:
+        if span_s / width <= max_points:
+            return width
+    return int(np.ceil(span_s / max_points / 86400.0)) * 86400
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _bucket_index(session: Session, ts_column: sa.ColumnElement, width_s: int) -> sa.ColumnElement:
+    """Integer bucket number ``floor(epoch seconds / width)`` in the session's dialect."""
+    if _is_postgresql(session):
+        # date_bin is the cheapest bucketing over millions of rows (extract() returns
+        # numeric since PG 14, several times slower); the epoch is the origin.
+        binned = sa.func.date_bin(sa.text(f"interval '{int(width_s)} seconds'"), ts_column,
+                                  sa.text("timestamptz '1970-01-01 00:00:00+00'"))
+        return sa.cast(sa.func.date_part("epoch", binned), sa.BigInteger) // int(width_s)
+    # SQLite stores UTC text; unixepoch() parses it into integer seconds.
+    return sa.func.unixepoch(ts_column) // int(width_s)
+
+
+def _tune_for_aggregation(session: Session) -> None:
+    """For this transaction only: no JIT (compiling the aggregate costs ~1.5 s, more
+    than running it) and room for an in-memory hash aggregate (the planner expects
+    one group per row and would otherwise spill it to disk)."""
+    if _is_postgresql(session):
+        session.execute(sa.text("SET LOCAL jit = off"))
+        session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+
+
+def owned_compressor(session: Session, org_id: int, compressor_id: int | str | None
+                     ) -> Compressor | None:
+    """The compressor when it belongs to ``org_id``; None for anything else, including
+    ids that are not numbers (ids come from URLs and dropdowns)."""
+    try:
+        cid = int(compressor_id)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return session.scalar(
+        sa.select(Compressor).where(Compressor.id == cid, Compressor.org_id == org_id)
+    )
+
+
+def _query_buckets(session: Session, org_id: int, compressor_id: int, start: dt.datetime,
+                   end: dt.datetime, width: int) -> pd.DataFrame:
+    bucket = _bucket_index(session, Reading.ts, width).label("bucket")
+    aggregates = []
+    for col in METRIC_COLUMNS:
+        column = getattr(Reading, col)
+        # sum/count instead of avg: PostgreSQL's avg(float8) also accumulates the
+        # sum of squares, which costs ~20% more over millions of rows.
+        aggregates += [sa.func.min(column), sa.func.sum(column), sa.func.count(column),
+                       sa.func.max(column)]
+    stmt = (
+        sa.select(bucket, sa.func.count(), *aggregates)
+        .where(
+            Reading.compressor_id == compressor_id,
+            # Organisation scope: the reading's compressor must be the org's.
+            Reading.compressor_id.in_(
+                sa.select(Compressor.id).where(Compressor.org_id == org_id)
+            ),
+            Reading.ts >= start,
+            Reading.ts < end,
+        )
+        # No ORDER BY: sorting 2.6M rows by an expression the planner cannot see
+        # through costs more than the aggregate; pandas sorts the ~2,000 buckets.
+        .group_by(bucket)
+    )
+    _tune_for_aggregation(session)
+    rows = session.execute(stmt).all()
+    columns = ["bucket", "n"] + [f"{c}_{s}" for c in METRIC_COLUMNS
+                                 for s in ("min", "sum", "count", "max")]
+    raw = pd.DataFrame(rows, columns=columns).sort_values("bucket", ignore_index=True)
+    frame = pd.DataFrame({
+        "ts": pd.to_datetime(raw["bucket"].astype("int64") * width, unit="s", utc=True),
+        "n": raw["n"].astype("int64"),
+    })
+    for col in METRIC_COLUMNS:
+        counts = raw[f"{col}_count"].astype("float64")
+        sums = raw[f"{col}_sum"].astype("float64")
+        frame[f"{col}_min"] = raw[f"{col}_min"].astype("float64")
+        frame[f"{col}_mean"] = sums / counts.where(counts > 0)
+        frame[f"{col}_max"] = raw[f"{col}_max"].astype("float64")
+    return frame
+
+
+def _floor_time(ts: dt.datetime, width: int) -> dt.datetime:
+    epoch = int(ts.timestamp()) // width * width
+    return dt.datetime.fromtimestamp(epoch, dt.UTC)
+
+
+@dataclass
+class _Entry:
+    start: dt.datetime
+    horizon: dt.datetime  # buckets before it are complete and held in ``frame``
+    frame: pd.DataFrame
+    expires: float
+
+
+class CompleteBucketCache:
+    """Buckets of long ranges that can no longer change, kept per process.
+
+    A 30-day view re-aggregates 2.6M rows (1-2 s on two busy cores); its 30-minute
+    buckets older than a few minutes are final, so a refresh only aggregates the
+    newest ones. Entries expire after ``ttl_s``, so readings that arrive very late
+    (a device that was offline) show up within that time."""
+
+    def __init__(self, ttl_s: float = 300.0, late_s: float = 120.0, max_entries: int = 64) -> None:
+        self.ttl_s = ttl_s
+        self.late_s = late_s
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[int, int, int], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _get(self, key: tuple[int, int, int], start: dt.datetime) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.expires < time.monotonic() or entry.start > start:
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def _put(self, key: tuple[int, int, int], entry: _Entry) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def series(self, session: Session, org_id: int, compressor_id: int, start: dt.datetime,
+               end: dt.datetime, width: int, now: dt.datetime) -> pd.DataFrame:
+        key = (org_id, compressor_id, width)
+        entry = self._get(key, start)
+        if entry is not None:
+            cached = entry.frame[entry.frame["ts"] >= pd.Timestamp(start)]
+            if end <= entry.horizon:
+                return cached[cached["ts"] < pd.Timestamp(end)].reset_index(drop=True)
+            tail = _query_buckets(session, org_id, compressor_id, entry.horizon, end, width)
+            return pd.concat([cached, tail], ignore_index=True)
+        frame = _query_buckets(session, org_id, compressor_id, start, end, width)
+        horizon = _floor_time(min(end, now - dt.timedelta(seconds=self.late_s)), width)
+        if horizon > start:
+            complete = frame[frame["ts"] < pd.Timestamp(horizon)].reset_index(drop=True)
+            self._put(key, _Entry(start, horizon, complete, time.monotonic() + self.ttl_s))
+        return frame
+
+
+SENSOR_CACHE = CompleteBucketCache()
+# Below this width a range is short enough to aggregate on every request.
+CACHE_MIN_WIDTH_S = 600
+
+
+def sensor_series(session: Session, org_id: int, compressor_id: int, time_range: TimeRange,
+                  max_points: int = MAX_POINTS, now: dt.datetime | None = None,
+                  cache: CompleteBucketCache | None = SENSOR_CACHE) -> tuple[pd.DataFrame, int]:
+    """Per-bucket min/mean/max of every metric, ordered by time.
+
+    Returns ``(frame, width_s)``; the frame has ``ts`` (UTC, bucket start), ``n``
+    and ``<metric>_min``, ``<metric>_mean``, ``<metric>_max`` columns; empty when
+    the compressor is not the organisation's or has no readings in range. The
+    start is aligned down to a bucket boundary so every bucket is whole."""
+    width = bucket_seconds(time_range.seconds, max_points)
+    start = _floor_time(time_range.start, width)
+    if cache is None or width < CACHE_MIN_WIDTH_S:
+        return _query_buckets(session, org_id, compressor_id, start, time_range.end, width), width
+    return cache.series(session, org_id, compressor_id, start, time_range.end, width,
+                        now or utcnow()), width
+
+
+def diagnosis_series(session: Session, org_id: int, compressor_id: int,
+                     time_range: TimeRange, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Health scores over time: each diagnosis when they fit the point budget,
+    otherwise per-bucket mean and min (the worst clip of a bucket stays visible).
+
+    Columns: ``ts`` (UTC), ``health_score``, ``health_min``, ``label``, ``status``,
+    ``n`` (diagnoses in the point)."""
+    where = (Diagnosis.org_id == org_id, Diagnosis.compressor_id == compressor_id,
+             Diagnosis.ts >= time_range.start, Diagnosis.ts < time_range.end)
+    count = session.scalar(sa.select(sa.func.count()).select_from(Diagnosis).where(*where))
+    columns = ["ts", "health_score", "health_min", "label", "status", "n"]
+    if not count:
+        return pd.DataFrame(columns=columns)
+    if count <= max_points:
+        rows = session.execute(
+            sa.select(Diagnosis.ts, Diagnosis.health_score,
+                      sa.func.coalesce(Diagnosis.analyst_label, Diagnosis.label),
+                      Diagnosis.status)
+            .where(*where).order_by(Diagnosis.ts)
+        ).all()
+        frame = pd.DataFrame(rows, columns=["ts", "health_score", "label", "status"])
+        frame["health_min"] = frame["health_score"]
+        frame["n"] = 1
+        frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        return frame[columns]
+    width = bucket_seconds(time_range.seconds, max_points)
+    bucket = _bucket_index(session, Diagnosis.ts, width).label("bucket")
+    rows = session.execute(
+        sa.select(bucket, sa.func.avg(Diagnosis.health_score), sa.func.min(Diagnosis.health_score),
+                  sa.func.count())
+        .where(*where).group_by(bucket).order_by(bucket)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["bucket", "health_score", "health_min", "n"])
+    frame["ts"] = pd.to_datetime(frame["bucket"].astype("int64") * width, unit="s", utc=True)
+    frame["label"] = ""
+    frame["status"] = ""
+    return frame[columns]

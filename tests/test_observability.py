@@ -1,0 +1,67 @@
+"""/healthz, /readyz, /metrics and request ids."""
+
+from ingestion.audio_store import LocalStore
+from tests.audio_fixtures import tone, wav_bytes
+
+
+def test_readyz_checks_database_and_audio_store(client, app, tmp_path):
+    resp = client.get("/readyz")
+    assert resp.status_code == 200
+    assert resp.get_json()["checks"] == {"database": "ok", "audio_store": "ok"}
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    app.extensions["sc_audio_store"] = LocalStore(blocked / "audio")
+    resp = client.get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["checks"]["audio_store"].startswith("error")
+
+
+def test_metrics_count_ingest_and_show_queue_depth(client, world):
+    cid = world.compressors["A"][0]
+    headers = {"Authorization": f"Bearer {world.tokens[cid]}"}
+
+    def value(text: str, name: str) -> float:
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = client.get("/metrics").get_data(as_text=True)
+    client.post("/api/esp32/data", json=[{"seq": i, "metrics": {"current_a": 1}} for i in range(3)],
+                headers=headers)
+    client.post("/api/esp32/data", json={"seq": 0, "metrics": {"current_a": 1}}, headers=headers)
+    client.post("/api/esp32/data", json={"seq": 9, "metrics": {"bogus": 1}}, headers=headers)
+    client.post("/api/esp32/audio?seq=1", data=wav_bytes(tone(2.0)), content_type="audio/wav",
+                headers=headers)
+    after = client.get("/metrics").get_data(as_text=True)
+    assert value(after, "signalcraft_readings_ingested_total") - value(
+        before, "signalcraft_readings_ingested_total") == 3
+    assert value(after, "signalcraft_reading_duplicates_total") - value(
+        before, "signalcraft_reading_duplicates_total") == 1
+    assert 'signalcraft_ingest_rejected_total{error="invalid_reading"}' in after
+    assert 'signalcraft_analysis_queue_depth{status="queued"} 1.0' in after
+    assert "signalcraft_analysis_queue_lag_seconds" in after
+
+
+def test_metrics_token_is_enforced_when_set(client, app):
+    app.config["METRICS_TOKEN"] = "s3cret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_every_response_carries_a_request_id(client):
+    resp = client.get("/healthz")
+    assert len(resp.headers["X-Request-Id"]) == 32
+    echoed = client.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    assert echoed.headers["X-Request-Id"] == "abc-123"
+
+
+def test_json_log_lines_carry_the_request_id():
+    import json
+    import logging
+
+    from dashboard.observability import JsonFormatter
+
+    record = logging.LogRecord("signalcraft", logging.INFO, __file__, 1, "hello %s", ("x",), None)
+    record.request_id = "rid-1"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "hello x" and line["request_id"] == "rid-1" and line["level"] == "INFO"

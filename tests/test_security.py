@@ -1,0 +1,189 @@
+"""Protections around accounts: login and reset throttling (memory and the real
+Redis), CSRF on every account form, audit rows for logins, cookie flags, the trusted
+proxy setting, session lifetime and response headers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard.database import session_scope
+from dashboard.migrations import upgrade
+from dashboard.models import AuditLog
+from tests.conftest import PASSWORD, World, _make_app, missing
+
+
+def make_app(tmp_path, **config):
+    url = f"sqlite:///{tmp_path / 'sec.db'}"
+    upgrade(url)
+    return _make_app(tmp_path, url, **config).server
+
+
+def audit_rows(app, action=None):
+    with session_scope(app) as s:
+        q = sa.select(AuditLog).order_by(AuditLog.id)
+        if action:
+            q = q.where(AuditLog.action == action)
+        rows = list(s.scalars(q))
+        for r in rows:
+            s.expunge(r)
+        return rows
+
+
+def test_login_is_throttled_per_ip_and_email(client, world):
+    email = world.users["A-viewer"]
+    for _ in range(10):
+        assert client.post("/login", data={"email": email, "password": "wrong-one"}
+                           ).status_code == 401
+    blocked = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert blocked.status_code == 429 and blocked.headers["Retry-After"] == "60"
+    assert "Too many login attempts" in blocked.get_data(as_text=True)
+    # Another account from the same address is not locked by someone guessing this one.
+    assert client.post("/login", data={"email": world.users["A-analyst"],
+                                       "password": PASSWORD}).status_code == 302
+
+
+def test_login_throttle_also_caps_one_address_across_emails(tmp_path):
+    app = make_app(tmp_path, LOGIN_IP_RATE_LIMIT="5 per minute")
+    client = app.test_client()
+    for n in range(5):
+        client.post("/login", data={"email": f"u{n}@x.example", "password": "whatever-1"})
+    assert client.post("/login", data={"email": "fresh@x.example",
+                                       "password": "whatever-1"}).status_code == 429
+
+
+def test_password_reset_requests_are_throttled(client, world):
+    email = world.users["A-viewer"]
+    codes = [client.post("/forgot-password", data={"email": email}).status_code
+             for _ in range(6)]
+    assert codes[:5] == [200] * 5 and codes[5] == 429
+
+
+def test_throttle_counts_in_real_redis(tmp_path):
+    import redis
+
+    conn = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2)
+    try:
+        conn.ping()
+    except redis.RedisError as exc:
+        missing(f"Redis not reachable at 127.0.0.1:6379: {exc.__class__.__name__}")
+    prefix = f"sc-test-{uuid.uuid4().hex[:10]}"
+    app = make_app(tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
+                   RATELIMIT_KEY_PREFIX=prefix, LOGIN_RATE_LIMIT="3 per minute")
+    try:
+        client = app.test_client()
+        for _ in range(3):
+            assert client.post("/login", data={"email": "r@x.example",
+                                               "password": "whatever-1"}).status_code == 401
+        assert client.post("/login", data={"email": "r@x.example",
+                                           "password": "whatever-1"}).status_code == 429
+        keys = [k.decode() for k in conn.scan_iter(match=f"*{prefix}*")]
+        assert keys, "the counts live in Redis"
+        # A second app server sharing the Redis sees the same count.
+        (tmp_path / "second").mkdir()
+        other = make_app(tmp_path / "second", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
+                         RATELIMIT_KEY_PREFIX=prefix, LOGIN_RATE_LIMIT="3 per minute")
+        assert other.test_client().post("/login", data={
+            "email": "r@x.example", "password": "whatever-1"}).status_code == 429
+    finally:
+        for key in conn.scan_iter(match=f"*{prefix}*"):
+            conn.delete(key)
+        conn.close()
+
+
+def test_unreachable_limit_storage_does_not_lock_everyone_out(tmp_path):
+    app = make_app(tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1")
+    World(app)
+    resp = app.test_client().post("/login", data={"email": "viewer@a.example",
+                                                  "password": PASSWORD})
+    assert resp.status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/login", "/register", "/forgot-password",
+                                  "/reset-password/some-token", "/invite/some-token",
+                                  "/register/organisation"])
+def test_every_account_form_needs_its_csrf_token(tmp_path, path):
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    resp = client.post(path, data={"email": "a@b.example", "password": "x" * 12})
+    assert resp.status_code == 400
+    assert "expired" in resp.get_data(as_text=True)
+
+
+def test_registration_with_its_csrf_token_passes(tmp_path):
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/register").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    resp = client.post("/register", data={"csrf_token": token, "email": "x"})
+    assert resp.status_code == 400 and "valid email" in resp.get_data(as_text=True)
+
+
+def test_logins_are_audited_with_reason_and_address(client, app, world):
+    client.post("/login", data={"email": world.users["A-viewer"], "password": "bad-password"})
+    client.post("/login", data={"email": "ghost@nowhere.example", "password": "bad-password"})
+    world.login(client, "A-viewer")
+    failures = audit_rows(app, "login.failure")
+    assert [(f.target, f.detail["reason"]) for f in failures] == [
+        (world.users["A-viewer"], "bad_password"), ("ghost@nowhere.example", "unknown_email")]
+    assert failures[0].org_id == world.org_ids["A"] and failures[1].org_id is None
+    (success,) = audit_rows(app, "login.success")
+    assert success.detail == {"method": "password"} and success.ip == "127.0.0.1"
+    assert "bad-password" not in str([(f.detail, f.target) for f in failures])
+
+
+def test_secure_cookies_behind_https(tmp_path):
+    app = make_app(tmp_path, SESSION_COOKIE_SECURE=True)
+    World(app)
+    resp = app.test_client().post("/login", data={"email": "viewer@a.example",
+                                                  "password": PASSWORD, "remember": "1"})
+    cookies = resp.headers.getlist("Set-Cookie")
+    session_cookie = next(c for c in cookies if c.startswith("session="))
+    remember = next(c for c in cookies if c.startswith("remember_token="))
+    for cookie in (session_cookie, remember):
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_trusted_proxy_gives_client_address_and_https(tmp_path):
+    trusting = make_app(tmp_path, TRUST_PROXY="1", KAKAO_CLIENT_ID="k")
+    World(trusting)
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "app.signalcraft.example"}
+    trusting.test_client().post("/login", headers=headers,
+                                data={"email": "viewer@a.example", "password": PASSWORD})
+    assert audit_rows(trusting, "login.success")[0].ip == "203.0.113.9"
+    kakao = trusting.test_client().get("/auth/kakao/login", headers=headers)
+    assert "redirect_uri=https%3A%2F%2Fapp.signalcraft.example%2Fauth%2Fkakao%2Fcallback" in \
+        kakao.headers["Location"]
+
+
+def test_untrusted_forwarded_headers_are_ignored(client, app, world):
+    client.post("/login", headers={"X-Forwarded-For": "203.0.113.9"},
+                data={"email": world.users["A-viewer"], "password": PASSWORD})
+    assert audit_rows(app, "login.success")[0].ip == "127.0.0.1"
+    # ...so a client cannot dodge the throttle by inventing addresses.
+    for n in range(10):
+        client.post("/login", headers={"X-Forwarded-For": f"198.51.100.{n}"},
+                    data={"email": world.users["A-analyst"], "password": "wrong-pass"})
+    assert client.post("/login", data={"email": world.users["A-analyst"],
+                                       "password": PASSWORD}).status_code == 429
+
+
+def test_session_ends_after_its_lifetime(tmp_path):
+    app = make_app(tmp_path, PERMANENT_SESSION_LIFETIME=1)
+    world = World(app)
+    client = app.test_client()
+    world.login(client, "A-viewer")
+    assert client.get("/").status_code == 200
+    time.sleep(2.2)
+    assert client.get("/").status_code == 302
+
+
+def test_responses_carry_protective_headers(client):
+    resp = client.get("/login")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
