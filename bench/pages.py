@@ -33,7 +33,7 @@ from dashboard import create_app  # noqa: E402
 from dashboard.accounts import get_or_create_org, upsert_user  # noqa: E402
 from dashboard.database import session_scope  # noqa: E402
 from dashboard.migrations import upgrade  # noqa: E402
-from dashboard.timeseries import SENSOR_CACHE  # noqa: E402
+from ingestion.rollup import rebuild_sql  # noqa: E402
 from tests.dash_client import call_callback  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_pages"
@@ -86,6 +86,7 @@ def fill(url: str) -> None:
                       + CASE WHEN g % 86400 = 43200 THEN 30 ELSE 0 END,
                    8 + 0.2 * sin(g / 7200.0), 0.1 + random() * 0.02, 50 + 5 * sin(g / 43200.0)
             FROM generate_series(0, {READING_DAYS * 86400 - 1}) g"""),
+        ("per-minute rollup of those readings", rebuild_sql("postgresql")),
         ("diagnoses", f"""
             INSERT INTO diagnosis (org_id, compressor_id, ts, label, probabilities, confidence,
                                    anomaly_score, is_anomaly, health_score, status,
@@ -124,49 +125,9 @@ def fill(url: str) -> None:
     engine.dispose()
 
 
-METRICS = ("temperature_c", "current_a", "pressure_bar", "vibration_rms_g", "humidity_pct")
-
-
-def rollup_proposal(url: str) -> None:
-    """What a per-minute rollup table (proposed, not in the schema) would cost for
-    the cold 30-day view: built here in a scratch table of the bench database."""
-    engine = sa.create_engine(url)
-    cols = ", ".join(f"min({m}) {m}_min, sum({m}) {m}_sum, count({m}) {m}_count, "
-                     f"max({m}) {m}_max" for m in METRICS)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS bench_reading_minute"))
-        started = time.perf_counter()
-        conn.execute(sa.text(
-            f"CREATE TABLE bench_reading_minute AS SELECT compressor_id, "
-            f"date_bin('1 minute', ts, timestamptz '1970-01-01') AS minute, count(*) n, {cols} "
-            f"FROM reading GROUP BY 1, 2"))
-        conn.execute(sa.text("ALTER TABLE bench_reading_minute "
-                             "ADD PRIMARY KEY (compressor_id, minute)"))
-        built = time.perf_counter() - started
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE bench_reading_minute"))
-    query = sa.text(
-        "SELECT date_bin('1800 seconds', minute, timestamptz '1970-01-01') b, sum(n), "
-        + ", ".join(f"min({m}_min), sum({m}_sum), sum({m}_count), max({m}_max)" for m in METRICS)
-        + " FROM bench_reading_minute WHERE compressor_id = 1 "
-          "AND minute >= now() - interval '30 days' GROUP BY 1")
-    times = []
-    with engine.connect() as conn:
-        for _ in range(5):
-            started = time.perf_counter()
-            rows = conn.execute(query).all()
-            times.append((time.perf_counter() - started) * 1000)
-    print(f"proposal: 1-minute rollup table ({built:.1f} s to build from scratch): "
-          f"30 d query {statistics.median(times):.0f} ms for {len(rows)} buckets "
-          f"(vs the cold raw aggregate above)")
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE bench_reading_minute"))
-    engine.dispose()
-
-
 def measure(label: str, call, runs: int) -> tuple[float, float, int]:
     """(median ms, worst ms, response bytes) over ``runs`` calls after one warm-up
-    call (which loads code paths, not data: the cold figure is measured apart)."""
+    call (which loads code paths)."""
     resp = call()
     assert resp.status_code == 200, (label, resp.status_code, resp.get_data(as_text=True)[:300])
     times = []
@@ -214,11 +175,6 @@ def main() -> None:
     compressor = {"compressor-id.data": "1", "compressor-live.value": True}
     rows = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
 
-    def sensors_cold():
-        SENSOR_CACHE.clear()
-        return call_callback(client, app, "compressor-sensors.figure",
-                             {**compressor, "compressor-range.value": "30d"})
-
     cases = [
         ("fleet: 500 compressors (auto: compact tiles)", 300,
          cb("health-grid.children", fleet)),
@@ -228,10 +184,9 @@ def main() -> None:
          cb("health-grid.children", {**fleet, "health-status.value": ["critical"],
                                      "health-view.value": "cards"})),
         ("compressor: header", 1000, cb("compressor-header.children", compressor)),
-        ("compressor: sensors 30 d, 2.6M rows, cold", 1000, sensors_cold),
-        ("compressor: sensors 30 d, cached buckets", 1000,
+        ("compressor: sensors 30 d (2.6M readings)", 1000,
          cb("compressor-sensors.figure", {**compressor, "compressor-range.value": "30d"})),
-        ("compressor: sensors 7 d, cached buckets", 1000,
+        ("compressor: sensors 7 d", 1000,
          cb("compressor-sensors.figure", {**compressor, "compressor-range.value": "7d"})),
         ("compressor: sensors 24 h (86k rows)", 1000,
          cb("compressor-sensors.figure", {**compressor, "compressor-range.value": "24h"})),
@@ -261,19 +216,10 @@ def main() -> None:
           f"median and worst of {args.runs} runs after one warm-up\n")
     print(f"{'callback':<48} {'median':>8} {'worst':>8} {'target':>8} {'size':>9}  ok")
     for label, target, call in cases:
-        if label.endswith("cold"):
-            cold = []
-            for _ in range(3):
-                started = time.perf_counter()
-                resp = call()
-                cold.append((time.perf_counter() - started) * 1000)
-            median, worst, size = statistics.median(cold), max(cold), len(resp.get_data())
-        else:
-            median, worst, size = measure(label, call, args.runs)
+        median, worst, size = measure(label, call, args.runs)
         verdict = "yes" if median <= target else "NO"
         print(f"{label:<48} {median:6.0f}ms {worst:6.0f}ms {target:6d}ms {size / 1024:7.0f}KB  "
               f"{verdict}")
-    rollup_proposal(args.url)
     started = time.perf_counter()
     resp = client.get("/export/diagnoses.csv")
     size = len(resp.get_data())

@@ -3,14 +3,13 @@
 Readings arrive at up to 1 Hz, so 30 days are 2.6M rows per metric. The database
 groups them into time buckets (aligned to multiples of the bucket width since the
 epoch) and returns min, mean and max per bucket: about 1,000-2,000 points per
-series, and a one-second spike still shows as the bucket's max."""
+series, and a one-second spike still shows as the bucket's max. Buckets of a minute or
+more are read from the per-minute rollup (``reading_minute``, 43k rows for 30 days)
+instead of the raw readings."""
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.i18n import tr
-from dashboard.models import Compressor, Diagnosis, Reading, utcnow
+from dashboard.models import Compressor, Diagnosis, Reading, ReadingMinute, utcnow
 
 # (column, English label, Korean label, unit), in display order.
 METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -124,35 +123,59 @@ def owned_compressor(session: Session, org_id: int, compressor_id: int | str | N
     )
 
 
+def _scoped(column: sa.ColumnElement, org_id: int) -> sa.ColumnElement[bool]:
+    # Organisation scope: the compressor must be the org's, whatever id was asked for.
+    return column.in_(sa.select(Compressor.id).where(Compressor.org_id == org_id))
+
+
 def _query_buckets(session: Session, org_id: int, compressor_id: int, start: dt.datetime,
                    end: dt.datetime, width: int) -> pd.DataFrame:
+    if width >= 60 and width % 60 == 0:
+        return _query_minute_buckets(session, org_id, compressor_id, start, end, width)
     bucket = _bucket_index(session, Reading.ts, width).label("bucket")
     aggregates = []
     for col in METRIC_COLUMNS:
         column = getattr(Reading, col)
         # sum/count instead of avg: PostgreSQL's avg(float8) also accumulates the
-        # sum of squares, which costs ~20% more over millions of rows.
+        # sum of squares, which costs ~20% more over many rows.
         aggregates += [sa.func.min(column), sa.func.sum(column), sa.func.count(column),
                        sa.func.max(column)]
     stmt = (
         sa.select(bucket, sa.func.count(), *aggregates)
-        .where(
-            Reading.compressor_id == compressor_id,
-            # Organisation scope: the reading's compressor must be the org's.
-            Reading.compressor_id.in_(
-                sa.select(Compressor.id).where(Compressor.org_id == org_id)
-            ),
-            Reading.ts >= start,
-            Reading.ts < end,
-        )
-        # No ORDER BY: sorting 2.6M rows by an expression the planner cannot see
-        # through costs more than the aggregate; pandas sorts the ~2,000 buckets.
+        .where(Reading.compressor_id == compressor_id, _scoped(Reading.compressor_id, org_id),
+               Reading.ts >= start, Reading.ts < end)
+        .group_by(bucket)
+    )
+    return _frame(session.execute(stmt).all(), width)
+
+
+def _query_minute_buckets(session: Session, org_id: int, compressor_id: int,
+                          start: dt.datetime, end: dt.datetime, width: int) -> pd.DataFrame:
+    """The same buckets from the per-minute rollup (width is a whole number of minutes,
+    and bucket edges fall on minute edges, so every minute lies in one bucket)."""
+    m = ReadingMinute
+    bucket = _bucket_index(session, m.minute, width).label("bucket")
+    aggregates = []
+    for col in METRIC_COLUMNS:
+        aggregates += [sa.func.min(getattr(m, f"{col}_min")), sa.func.sum(getattr(m, f"{col}_sum")),
+                       sa.func.sum(getattr(m, f"{col}_count")),
+                       sa.func.max(getattr(m, f"{col}_max"))]
+    stmt = (
+        sa.select(bucket, sa.func.sum(m.n), *aggregates)
+        .where(m.compressor_id == compressor_id, _scoped(m.compressor_id, org_id),
+               m.minute >= _floor_time(start, 60), m.minute < end)
         .group_by(bucket)
     )
     _tune_for_aggregation(session)
-    rows = session.execute(stmt).all()
+    return _frame(session.execute(stmt).all(), width)
+
+
+def _frame(rows: list, width: int) -> pd.DataFrame:
+    """Per-bucket rows (bucket, n, then min/sum/count/max per metric) as a frame with
+    ``ts``, ``n`` and min/mean/max columns, ordered by time."""
     columns = ["bucket", "n"] + [f"{c}_{s}" for c in METRIC_COLUMNS
                                  for s in ("min", "sum", "count", "max")]
+    # No ORDER BY in SQL: pandas sorts the ~2,000 buckets for free.
     raw = pd.DataFrame(rows, columns=columns).sort_values("bucket", ignore_index=True)
     frame = pd.DataFrame({
         "ts": pd.to_datetime(raw["bucket"].astype("int64") * width, unit="s", utc=True),
@@ -172,74 +195,8 @@ def _floor_time(ts: dt.datetime, width: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, dt.UTC)
 
 
-@dataclass
-class _Entry:
-    start: dt.datetime
-    horizon: dt.datetime  # buckets before it are complete and held in ``frame``
-    frame: pd.DataFrame
-    expires: float
-
-
-class CompleteBucketCache:
-    """Buckets of long ranges that can no longer change, kept per process.
-
-    A 30-day view re-aggregates 2.6M rows (1-2 s on two busy cores); its 30-minute
-    buckets older than a few minutes are final, so a refresh only aggregates the
-    newest ones. Entries expire after ``ttl_s``, so readings that arrive very late
-    (a device that was offline) show up within that time."""
-
-    def __init__(self, ttl_s: float = 300.0, late_s: float = 120.0, max_entries: int = 64) -> None:
-        self.ttl_s = ttl_s
-        self.late_s = late_s
-        self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[int, int, int], _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def _get(self, key: tuple[int, int, int], start: dt.datetime) -> _Entry | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry.expires < time.monotonic() or entry.start > start:
-                return None
-            self._entries.move_to_end(key)
-            return entry
-
-    def _put(self, key: tuple[int, int, int], entry: _Entry) -> None:
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def series(self, session: Session, org_id: int, compressor_id: int, start: dt.datetime,
-               end: dt.datetime, width: int, now: dt.datetime) -> pd.DataFrame:
-        key = (org_id, compressor_id, width)
-        entry = self._get(key, start)
-        if entry is not None:
-            cached = entry.frame[entry.frame["ts"] >= pd.Timestamp(start)]
-            if end <= entry.horizon:
-                return cached[cached["ts"] < pd.Timestamp(end)].reset_index(drop=True)
-            tail = _query_buckets(session, org_id, compressor_id, entry.horizon, end, width)
-            return pd.concat([cached, tail], ignore_index=True)
-        frame = _query_buckets(session, org_id, compressor_id, start, end, width)
-        horizon = _floor_time(min(end, now - dt.timedelta(seconds=self.late_s)), width)
-        if horizon > start:
-            complete = frame[frame["ts"] < pd.Timestamp(horizon)].reset_index(drop=True)
-            self._put(key, _Entry(start, horizon, complete, time.monotonic() + self.ttl_s))
-        return frame
-
-
-SENSOR_CACHE = CompleteBucketCache()
-# Below this width a range is short enough to aggregate on every request.
-CACHE_MIN_WIDTH_S = 600
-
-
 def sensor_series(session: Session, org_id: int, compressor_id: int, time_range: TimeRange,
-                  max_points: int = MAX_POINTS, now: dt.datetime | None = None,
-                  cache: CompleteBucketCache | None = SENSOR_CACHE) -> tuple[pd.DataFrame, int]:
+                  max_points: int = MAX_POINTS) -> tuple[pd.DataFrame, int]:
     """Per-bucket min/mean/max of every metric, ordered by time.
 
     Returns ``(frame, width_s)``; the frame has ``ts`` (UTC, bucket start), ``n``
@@ -248,10 +205,7 @@ def sensor_series(session: Session, org_id: int, compressor_id: int, time_range:
     start is aligned down to a bucket boundary so every bucket is whole."""
     width = bucket_seconds(time_range.seconds, max_points)
     start = _floor_time(time_range.start, width)
-    if cache is None or width < CACHE_MIN_WIDTH_S:
-        return _query_buckets(session, org_id, compressor_id, start, time_range.end, width), width
-    return cache.series(session, org_id, compressor_id, start, time_range.end, width,
-                        now or utcnow()), width
+    return _query_buckets(session, org_id, compressor_id, start, time_range.end, width), width
 
 
 def diagnosis_series(session: Session, org_id: int, compressor_id: int,

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dashboard.models import Compressor, Reading
+from ingestion.rollup import add_to_minutes
 from ingestion.schemas import METRICS
 
 
@@ -46,6 +47,8 @@ def store_readings(session: Session, compressor: Compressor, rows: list[ReadingR
     )
     inserted = set(session.scalars(stmt).all())
     accepted = len(inserted)
+    add_to_minutes(session, compressor.id,
+                   ((r.ts, r.metrics) for r in unique.values() if r.seq in inserted))
     newest = max((r for r in unique.values() if r.seq in inserted), key=lambda r: r.ts,
                  default=None)
     if newest is not None and (
