@@ -179,10 +179,11 @@ def run_analysis_batch(app: Flask, worker: str, limit: int = 8,
                        now: dt.datetime | None = None) -> int:
     """Claim and analyse up to ``limit`` recordings; returns how many were diagnosed."""
     now = now or utcnow()
+    stale_after = dt.timedelta(seconds=app.config.get("ANALYSIS_STALE_SECONDS", 300))
     with session_scope(app) as session:
         if active_version(session) is None:
             return 0
-        ids = claim_next_recordings(session, worker, limit, now)
+        ids = claim_next_recordings(session, worker, limit, now, stale_after)
     diagnosed = 0
     for rid in ids:
         started = time.perf_counter()

@@ -38,6 +38,7 @@ class Settings:
     S3_ENDPOINT_URL: str = ""
     SCHEDULER_ENABLED: bool = False
     ANALYSIS_INTERVAL_SECONDS: int = 5
+    ANALYSIS_STALE_SECONDS: int = 300  # a claim older than this is presumed dead
     OFFLINE_AFTER_SECONDS: int = 120
     HEALTH_REFRESH_MS: int = 5000
     SESSION_COOKIE_SECURE: bool = False
@@ -87,6 +88,7 @@ class Settings:
             S3_ENDPOINT_URL=env.get("S3_ENDPOINT_URL", ""),
             SCHEDULER_ENABLED=_bool(env.get("SIGNALCRAFT_SCHEDULER"), False),
             ANALYSIS_INTERVAL_SECONDS=_int(env.get("SIGNALCRAFT_ANALYSIS_INTERVAL"), 5),
+            ANALYSIS_STALE_SECONDS=_int(env.get("SIGNALCRAFT_ANALYSIS_STALE_SECONDS"), 300),
             OFFLINE_AFTER_SECONDS=_int(env.get("SIGNALCRAFT_OFFLINE_AFTER"), 120),
             HEALTH_REFRESH_MS=_int(env.get("SIGNALCRAFT_REFRESH_MS"), 5000),
             SESSION_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), False),
