@@ -4,6 +4,7 @@ export analysts' corrected labels; ``worker`` runs analysis in the foreground.""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -35,8 +36,7 @@ def progress_bar(label: str) -> Any:
 
     def update(done: int, total: int) -> None:
         if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total, label=label,
-                                             file=click.get_text_stream("stderr"))
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
             state["bar"].__enter__()
         state["bar"].update(done - state["done"])
         state["done"] = done
