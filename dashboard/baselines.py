@@ -12,6 +12,7 @@ import threading
 import joblib
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dashboard.models import CompressorBaseline, RecordingFeatures, utcnow
@@ -25,13 +26,17 @@ _lock = threading.Lock()
 
 
 def _state(session: Session, compressor_id: int) -> CompressorBaseline:
-    row = session.scalar(sa.select(CompressorBaseline)
-                         .where(CompressorBaseline.compressor_id == compressor_id))
+    query = sa.select(CompressorBaseline).where(CompressorBaseline.compressor_id == compressor_id)
+    row = session.scalar(query)
     if row is None:
-        row = CompressorBaseline(compressor_id=compressor_id, state="learning", clips_seen=0,
-                                 clips_needed=DEFAULT_CLIPS_NEEDED, feature_set=FEATURE_SET_ID)
-        session.add(row)
-        session.flush()
+        # Two workers may meet a new compressor at once: insert-if-missing, then read.
+        insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+                  else sqlite.insert)
+        session.execute(insert(CompressorBaseline).values(
+            compressor_id=compressor_id, state="learning", clips_seen=0,
+            clips_needed=DEFAULT_CLIPS_NEEDED, feature_set=FEATURE_SET_ID,
+        ).on_conflict_do_nothing(index_elements=["compressor_id"]))
+        row = session.scalar(query)
     return row
 
 
@@ -57,8 +62,13 @@ def record_clip_features(session: Session, compressor_id: int, recording_id: int
                                   vector=np.asarray(features, dtype=np.float32).tobytes()))
     if row.state == "ready" and row.feature_set == FEATURE_SET_ID:
         return True
-    row.clips_seen += 1
-    if row.clips_seen >= row.clips_needed:
+    # Counted in the database: two workers analysing the same compressor must not
+    # overwrite each other's count.
+    seen = session.scalar(
+        sa.update(CompressorBaseline).where(CompressorBaseline.id == row.id)
+        .values(clips_seen=CompressorBaseline.clips_seen + 1)
+        .returning(CompressorBaseline.clips_seen))
+    if seen >= row.clips_needed:
         session.flush()
         fit_baseline(session, row)
     return row.state == "ready"

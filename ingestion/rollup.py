@@ -9,10 +9,8 @@ import datetime as dt
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dashboard.models import ReadingMinute
 from ingestion.schemas import METRICS
 
 STATS = ("min", "sum", "count", "max")
@@ -47,31 +45,47 @@ def minute_rows(compressor_id: int,
     return list(out.values())
 
 
+_UPSERT_SQL: dict[str, sa.TextClause] = {}
+
+
+def _upsert_sql(dialect: str) -> sa.TextClause:
+    """The upsert as fixed SQL text, built once per dialect: composing it as an
+    expression costs more to compile on every batch than the insert itself."""
+    if dialect not in _UPSERT_SQL:
+        lower, upper = ("least", "greatest") if dialect == "postgresql" else ("min", "max")
+        columns = ["compressor_id", "minute", "n"] + [f"{name}_{s}" for name in METRICS
+                                                      for s in STATS]
+        sets = ["n = reading_minute.n + excluded.n"]
+        for name in METRICS:
+            old, new = f"reading_minute.{name}", f"excluded.{name}"
+            # coalesce both ways: SQLite's two-argument min/max return NULL on a NULL.
+            sets += [
+                f"{name}_min = {lower}(coalesce({old}_min, {new}_min), "
+                f"coalesce({new}_min, {old}_min))",
+                f"{name}_max = {upper}(coalesce({old}_max, {new}_max), "
+                f"coalesce({new}_max, {old}_max))",
+                f"{name}_sum = coalesce({old}_sum, 0) + coalesce({new}_sum, 0)",
+                f"{name}_count = {old}_count + {new}_count",
+            ]
+        _UPSERT_SQL[dialect] = sa.text(
+            f"INSERT INTO reading_minute ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)}) "
+            f"ON CONFLICT (compressor_id, minute) DO UPDATE SET {', '.join(sets)}")
+    return _UPSERT_SQL[dialect]
+
+
 def add_to_minutes(session: Session, compressor_id: int,
                    readings: Iterable[tuple[dt.datetime, dict[str, float]]]) -> None:
-    """Fold newly inserted readings into the rollup (one upsert per batch)."""
+    """Fold newly inserted readings into the rollup (one upsert per minute touched)."""
     rows = minute_rows(compressor_id, readings)
     if not rows:
         return
-    postgres = session.get_bind().dialect.name == "postgresql"
-    insert = (postgresql.insert if postgres else sqlite.insert)(ReadingMinute).values(rows)
-    table = ReadingMinute.__table__
-    lower = sa.func.least if postgres else sa.func.min
-    upper = sa.func.greatest if postgres else sa.func.max
-    updates: dict[str, sa.ColumnElement] = {"n": table.c.n + insert.excluded.n}
-    for name in METRICS:
-        old = {s: table.c[f"{name}_{s}"] for s in STATS}
-        new = {s: insert.excluded[f"{name}_{s}"] for s in STATS}
-        # coalesce on both sides: SQLite's two-argument min/max return NULL on a NULL.
-        updates[f"{name}_min"] = lower(sa.func.coalesce(old["min"], new["min"]),
-                                       sa.func.coalesce(new["min"], old["min"]))
-        updates[f"{name}_max"] = upper(sa.func.coalesce(old["max"], new["max"]),
-                                       sa.func.coalesce(new["max"], old["max"]))
-        updates[f"{name}_sum"] = sa.func.coalesce(old["sum"], 0.0) + sa.func.coalesce(
-            new["sum"], 0.0)
-        updates[f"{name}_count"] = old["count"] + new["count"]
-    session.execute(insert.on_conflict_do_update(
-        index_elements=["compressor_id", "minute"], set_=updates))
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":  # stored as SQLAlchemy writes datetimes there
+        for row in rows:
+            row["minute"] = row["minute"].astimezone(dt.UTC).replace(tzinfo=None).isoformat(
+                sep=" ", timespec="microseconds")
+    session.execute(_upsert_sql(dialect), rows)
 
 
 def rebuild_sql(dialect: str, where: str = "WHERE true") -> str:

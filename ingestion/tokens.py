@@ -10,6 +10,7 @@ import hmac
 import secrets
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from sqlalchemy.orm import Session
 
 from dashboard.models import Compressor, DeviceCredential, utcnow
@@ -57,8 +58,10 @@ def verify_token(session: Session, token: str) -> DeviceCredential | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(token) > 200:
         return None
+    # The compressor comes in the same round trip: every device call needs it.
     cred = session.scalar(
-        sa.select(DeviceCredential).where(DeviceCredential.token_prefix == parts[1])
+        sa.select(DeviceCredential).options(so.joinedload(DeviceCredential.compressor))
+        .where(DeviceCredential.token_prefix == parts[1])
     )
     if cred is None or cred.revoked_at is not None:
         return None

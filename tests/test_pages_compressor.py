@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.database import session_scope
-from dashboard.models import MaintenanceNote, Reading, utcnow
+from dashboard.models import MaintenanceNote, utcnow
 from dashboard.notes import NoteError, update_note
 from dashboard.timeseries import (
     TimeRange,
