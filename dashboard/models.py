@@ -215,23 +215,28 @@ class ReadingMinute(Base):
     n: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     temperature_c_min: so.Mapped[float | None] = so.mapped_column(sa.Float)
     temperature_c_sum: so.Mapped[float | None] = so.mapped_column(sa.Float)
-    temperature_c_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
+    temperature_c_count: so.Mapped[int] = so.mapped_column(
+        sa.Integer, default=0, server_default="0")
     temperature_c_max: so.Mapped[float | None] = so.mapped_column(sa.Float)
     current_a_min: so.Mapped[float | None] = so.mapped_column(sa.Float)
     current_a_sum: so.Mapped[float | None] = so.mapped_column(sa.Float)
-    current_a_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
+    current_a_count: so.Mapped[int] = so.mapped_column(
+        sa.Integer, default=0, server_default="0")
     current_a_max: so.Mapped[float | None] = so.mapped_column(sa.Float)
     pressure_bar_min: so.Mapped[float | None] = so.mapped_column(sa.Float)
     pressure_bar_sum: so.Mapped[float | None] = so.mapped_column(sa.Float)
-    pressure_bar_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
+    pressure_bar_count: so.Mapped[int] = so.mapped_column(
+        sa.Integer, default=0, server_default="0")
     pressure_bar_max: so.Mapped[float | None] = so.mapped_column(sa.Float)
     vibration_rms_g_min: so.Mapped[float | None] = so.mapped_column(sa.Float)
     vibration_rms_g_sum: so.Mapped[float | None] = so.mapped_column(sa.Float)
-    vibration_rms_g_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
+    vibration_rms_g_count: so.Mapped[int] = so.mapped_column(
+        sa.Integer, default=0, server_default="0")
     vibration_rms_g_max: so.Mapped[float | None] = so.mapped_column(sa.Float)
     humidity_pct_min: so.Mapped[float | None] = so.mapped_column(sa.Float)
     humidity_pct_sum: so.Mapped[float | None] = so.mapped_column(sa.Float)
-    humidity_pct_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
+    humidity_pct_count: so.Mapped[int] = so.mapped_column(
+        sa.Integer, default=0, server_default="0")
     humidity_pct_max: so.Mapped[float | None] = so.mapped_column(sa.Float)
 
 
