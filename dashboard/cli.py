@@ -99,6 +99,7 @@ def register(server: Flask) -> None:
         from dashboard.scheduler import start_scheduler
 
         ensure_demo_model(app, echo=click.echo, force=False)
+        app.config["SCHEDULER_ENABLED"] = True  # /readyz then checks it too
         start_scheduler(app)
         url = f"http://{host}:{port}"
         if not no_simulator:
