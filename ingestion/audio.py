@@ -117,16 +117,18 @@ class StoredClip:
 
 def store_clip(session: Session, store: BlobStore, compressor: Compressor, seq: int,
                ts: dt.datetime, clip: Clip) -> StoredClip:
-    """Store the clip and queue its recording, once per (compressor, seq).
-    The blob goes first under a unique key; if the row cannot be written, or the seq
-    was already stored, the blob is removed, so nothing is left half-written. The
+    """Queue the clip's recording and store its audio, once per (compressor, seq).
+
+    The row is written first (inside the caller's transaction, not yet visible to
+    analysis), then the blob: a duplicate seq, even one racing in through another
+    server, fails on the unique index before any blob is written. If the blob cannot be
+    stored, ``StoreUnavailable`` propagates and the caller rolls the row back. The
     caller commits, and removes ``key`` if that commit fails."""
     existing = session.scalar(sa.select(Recording.id).where(
         Recording.compressor_id == compressor.id, Recording.seq == seq))
     if existing is not None:
         return StoredClip(existing, True, None)
     key = f"org{compressor.org_id}/c{compressor.id}/{seq}-{uuid.uuid4().hex[:8]}.wav"
-    store.put(key, clip.wav)
     recording = Recording(compressor_id=compressor.id, seq=seq, ts=ts,
                           sample_rate=clip.sample_rate, duration_s=clip.duration_s,
                           audio_key=key, size_bytes=len(clip.wav), status="queued", attempts=0)
@@ -135,12 +137,9 @@ def store_clip(session: Session, store: BlobStore, compressor: Compressor, seq: 
             session.add(recording)
             session.flush()
     except IntegrityError:
-        # The same seq raced in from a retry: keep the first, drop ours.
-        store.delete(key)
+        # The same seq raced in from a retry through another server: keep the first.
         existing = session.scalar(sa.select(Recording.id).where(
             Recording.compressor_id == compressor.id, Recording.seq == seq))
         return StoredClip(existing, True, None)
-    except Exception:
-        store.delete(key)
-        raise
+    store.put(key, clip.wav)
     return StoredClip(recording.id, False, key)

@@ -6,6 +6,7 @@ Retry-After and write nothing to the database."""
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from flask import Flask, current_app
+
+log = logging.getLogger("signalcraft.audio_store")
 
 
 class StoreUnavailable(RuntimeError):
@@ -117,8 +120,8 @@ class S3Store:
 
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        except (BotoCoreError, ClientError):
-            pass
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("could not delete %s from S3: %s", key, exc)
 
     def check(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

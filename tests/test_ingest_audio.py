@@ -167,6 +167,10 @@ def moto_s3(monkeypatch):
         monkeypatch.setenv(key, value)
     url = f"http://127.0.0.1:{port}"
     import boto3
+    import requests
+
+    # moto keeps one in-memory backend per process: start from an empty one.
+    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
 
     boto3.client("s3", endpoint_url=url).create_bucket(Bucket="clips")
     yield url

@@ -53,6 +53,8 @@ def s3_url(monkeypatch):
     server.start()
     try:
         url = f"http://127.0.0.1:{port}"
+        # moto keeps one in-memory backend per process: start from an empty one.
+        requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
         boto3.client("s3", endpoint_url=url).create_bucket(Bucket="clips")
         yield url
     finally:
