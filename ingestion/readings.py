@@ -38,14 +38,15 @@ def store_readings(session: Session, compressor: Compressor, rows: list[ReadingR
          **{name: r.metrics.get(name) for name in METRICS}}
         for r in unique.values()
     ]
-    insert = _insert_for(session)
+    # A Core statement with the rows as parameters: compiled once and cached, then sent
+    # as one multi-row INSERT ("insertmanyvalues"); the ORM bulk path with inline
+    # VALUES recompiled it for every batch.
     stmt = (
-        insert(Reading)
-        .values(values)
+        _insert_for(session)(Reading.__table__)
         .on_conflict_do_nothing(index_elements=["compressor_id", "seq"])
-        .returning(Reading.seq)
+        .returning(Reading.__table__.c.seq, sort_by_parameter_order=True)
     )
-    inserted = set(session.scalars(stmt).all())
+    inserted = set(session.connection().execute(stmt, values).scalars().all())
     accepted = len(inserted)
     add_to_minutes(session, compressor.id,
                    ((r.ts, r.metrics) for r in unique.values() if r.seq in inserted))
