@@ -4,6 +4,7 @@ new Kakao account completes) and /invite/<token> (an invitation's registration).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
@@ -40,6 +41,24 @@ PENDING_TEXT = [
     "조직 관리자에게 가입 요청을 보냈습니다. 관리자가 승인하면 로그인할 수 있습니다. "
     "이메일 인증 메일도 보냈습니다.",
 ]
+
+
+def _commit(data: RegistrationData, work: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run ``work`` and commit. A refusal, or a name taken by someone faster, becomes the
+    form's error and writes nothing. Returns (committed, what ``work`` returned)."""
+    db = db_session()
+    try:
+        result = work()
+        db.commit()
+    except AccountError as exc:
+        db.rollback()
+        data.errors["form"] = exc.both()
+        return False, None
+    except IntegrityError:
+        db.rollback()
+        data.errors["form"] = TAKEN
+        return False, None
+    return True, result
 
 
 def _after_commit_mail(user: User, *, verify: bool, join_request: bool) -> None:
@@ -81,18 +100,13 @@ def register() -> Any:
                                  status=429)
     data = read_registration(request.form)
     if data.ok:
-        db = db_session()
-        try:
-            user = new_account(db, data)
-            outcome = place_in_organisation(db, user, data)
-            db.commit()
-        except AccountError as exc:
-            db.rollback()
-            data.errors["form"] = exc.both()
-        except IntegrityError:
-            db.rollback()
-            data.errors["form"] = TAKEN
-        else:
+        def work() -> tuple[User, str]:
+            user = new_account(db_session(), data)
+            return user, place_in_organisation(db_session(), user, data)
+
+        committed, result = _commit(data, work)
+        if committed:
+            user, outcome = result
             _after_commit_mail(user, verify=True, join_request=outcome == "pending")
             if outcome == "pending":
                 return message_page("Request sent · 가입 요청 완료", PENDING_TEXT, 202)
@@ -120,20 +134,14 @@ def onboarding() -> Any:
                                  email_fixed=True, with_password=False)
     data = read_registration(request.form, fixed_email=user.email, with_password=False)
     if data.ok:
-        db = db_session()
-        try:
+        def work() -> str:
             apply_profile(user, data)
-            outcome = place_in_organisation(db, user, data)
-            db.commit()
-        except AccountError as exc:
-            db.rollback()
-            data.errors["form"] = exc.both()
-        except IntegrityError:
-            db.rollback()
-            data.errors["form"] = TAKEN
-        else:
+            return place_in_organisation(db_session(), user, data)
+
+        committed, outcome = _commit(data, work)
+        if committed:
             if outcome == "pending":
-                notify_join_request(current_app._get_current_object(), db, user)  # type: ignore[attr-defined]
+                notify_join_request(current_app._get_current_object(), db_session(), user)  # type: ignore[attr-defined]
                 logout_user()
                 return message_page("Request sent · 가입 요청 완료", PENDING_TEXT[:1] +
                                     [PENDING_TEXT[1]], 202)
@@ -200,7 +208,7 @@ def invitation(token: str) -> Any:
     data = read_registration(request.form, fixed_email=inv.email, with_password=new_user,
                              with_organisation=False)
     if data.ok:
-        try:
+        def work() -> User:
             if new_user:
                 user = new_account(db, data)
                 db.flush()
@@ -208,14 +216,10 @@ def invitation(token: str) -> Any:
                 user = signed_in  # type: ignore[assignment]
                 apply_profile(user, data)
             accept_invitation(db, inv, user)
-            db.commit()
-        except AccountError as exc:
-            db.rollback()
-            data.errors["form"] = exc.both()
-        except IntegrityError:
-            db.rollback()
-            data.errors["form"] = TAKEN
-        else:
+            return user
+
+        committed, user = _commit(data, work)
+        if committed:
             if new_user:
                 _start_session(user, "invitation")
             flash(f"Welcome to {org.name}! · {org.name}에 오신 것을 환영합니다!", "success")
