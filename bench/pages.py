@@ -33,7 +33,9 @@ from dashboard import create_app  # noqa: E402
 from dashboard.accounts import get_or_create_org, upsert_user  # noqa: E402
 from dashboard.database import session_scope  # noqa: E402
 from dashboard.migrations import upgrade  # noqa: E402
-from ingestion.rollup import rebuild_sql  # noqa: E402
+from dashboard.models import utcnow  # noqa: E402
+from dashboard.partitions import maintain  # noqa: E402
+from ingestion.rollup import HOUR, MINUTE, rebuild_sql  # noqa: E402
 from tests.dash_client import call_callback  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_pages"
@@ -86,7 +88,8 @@ def fill(url: str) -> None:
                       + CASE WHEN g % 86400 = 43200 THEN 30 ELSE 0 END,
                    8 + 0.2 * sin(g / 7200.0), 0.1 + random() * 0.02, 50 + 5 * sin(g / 43200.0)
             FROM generate_series(0, {READING_DAYS * 86400 - 1}) g"""),
-        ("per-minute rollup of those readings", rebuild_sql("postgresql")),
+        ("per-minute rollup of those readings", rebuild_sql("postgresql", MINUTE)),
+        ("hourly rollup of those minutes", rebuild_sql("postgresql", HOUR)),
         ("diagnoses", f"""
             INSERT INTO diagnosis (org_id, compressor_id, ts, label, probabilities, confidence,
                                    anomaly_score, is_anomaly, health_score, status,
@@ -118,6 +121,10 @@ def fill(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text(statement))
         print(f"  filled {name:<46} {time.perf_counter() - started:6.1f} s", flush=True)
+    started = time.perf_counter()
+    with engine.begin() as conn:  # last month's readings into their own partition
+        report = maintain(conn, utcnow(), retention_days=0)
+    print(f"  partitions: {report}  {time.perf_counter() - started:6.1f} s", flush=True)
     started = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE"))

@@ -150,7 +150,8 @@ def sensor_chart(compressor_id: str | None, range_choice: str | None, start_date
     except (RangeError, ValueError) as exc:
         return (empty_figure(tr("Choose a valid time range.", "올바른 기간을 선택하세요.")), "",
                 tr(f"Time range: {exc}", f"기간 오류: {exc}"), True)
-    frame, width = sensor_series(session, current_user.org_id, compressor.id, time_range)
+    frame, width = sensor_series(session, current_user.org_id, compressor.id, time_range,
+                                 retention_days=current_app.config["READING_RETENTION_DAYS"])
     tz = user_zone_name()
     fig = figure_sensors(frame, width, tz, _notes_in(compressor.id, time_range),
                          x_range=(time_range.start, time_range.end))

@@ -42,6 +42,21 @@ def register(server: Flask) -> None:
         upgrade(current_app.config["SQLALCHEMY_URL"])
         click.echo("database is at the newest revision")
 
+    @server.cli.command("readings-maintain")
+    @click.option("--retention-days", type=int, default=None,
+                  help="override SIGNALCRAFT_READING_RETENTION_DAYS (0 keeps everything)")
+    def readings_maintain(retention_days: int | None) -> None:
+        """Create the coming months' reading partitions and drop the expired ones (the
+        scheduler does this every 6 hours; run it from cron where none runs)."""
+        from dashboard.models import utcnow
+        from dashboard.partitions import maintain
+
+        days = (current_app.config["READING_RETENTION_DAYS"] if retention_days is None
+                else retention_days)
+        with session_scope(current_app) as session:
+            report = maintain(session.connection(), utcnow(), days)
+        click.echo(str(report))
+
     @server.cli.command("create-admin")
     @click.option("--email", required=True)
     @click.option("--org", "org_name", required=True, help="organisation (created when missing)")

@@ -22,25 +22,40 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+def _env(name: str, default: Any) -> Any:
+    """A setting read from the environment variable ``name``."""
+    return field(default=default, metadata={"env": name})
+
+
+_NOT_FROM_ENV = {"TESTING", "extra"}
+
+
 @dataclass
 class Settings:
     SECRET_KEY: str = ""
     DATABASE_URL: str = ""  # empty: SQLite in the instance folder
-    INSTANCE_PATH: str = ""
-    DEMO_MODE: bool = False
-    DEMO_DEVICES: int = 8
-    DEMO_CLIP_INTERVAL: int = 15  # seconds between a simulated device's clips
-    SIMULATOR_URL: str = ""  # where the demo simulator posts; default http://127.0.0.1:PORT
+    INSTANCE_PATH: str = _env("SIGNALCRAFT_INSTANCE_PATH", "")
+    DEMO_MODE: bool = _env("SIGNALCRAFT_DEMO", False)
+    DEMO_DEVICES: int = _env("SIGNALCRAFT_DEMO_DEVICES", 8)
+    # seconds between a simulated device's clips
+    DEMO_CLIP_INTERVAL: int = _env("SIGNALCRAFT_DEMO_CLIP_INTERVAL", 15)
+    # where the demo simulator posts; default http://127.0.0.1:PORT
+    SIMULATOR_URL: str = _env("SIGNALCRAFT_SIMULATOR_URL", "")
     PORT: int = 8050
-    ADMIN_EMAIL: str = ""
-    ADMIN_PASSWORD: str = ""
-    AUDIO_STORE: str = ""  # "" or file:///path -> local folder; s3://bucket/prefix -> S3
+    ADMIN_EMAIL: str = _env("SIGNALCRAFT_ADMIN_EMAIL", "")
+    ADMIN_PASSWORD: str = _env("SIGNALCRAFT_ADMIN_PASSWORD", "")
+    # "" or file:///path -> local folder; s3://bucket/prefix -> S3
+    AUDIO_STORE: str = _env("SIGNALCRAFT_AUDIO_STORE", "")
     S3_ENDPOINT_URL: str = ""
-    SCHEDULER_ENABLED: bool = False
-    ANALYSIS_INTERVAL_SECONDS: int = 5
-    ANALYSIS_STALE_SECONDS: int = 300  # a claim older than this is presumed dead
-    OFFLINE_AFTER_SECONDS: int = 120
-    HEALTH_REFRESH_MS: int = 5000
+    SCHEDULER_ENABLED: bool = _env("SIGNALCRAFT_SCHEDULER", False)
+    ANALYSIS_INTERVAL_SECONDS: int = _env("SIGNALCRAFT_ANALYSIS_INTERVAL", 5)
+    # a claim older than this is presumed dead
+    ANALYSIS_STALE_SECONDS: int = _env("SIGNALCRAFT_ANALYSIS_STALE_SECONDS", 300)
+    # Raw readings and their per-minute rollup are kept this many days (whole months
+    # are dropped once past it; hourly rollups stay). 0 keeps everything.
+    READING_RETENTION_DAYS: int = _env("SIGNALCRAFT_READING_RETENTION_DAYS", 400)
+    OFFLINE_AFTER_SECONDS: int = _env("SIGNALCRAFT_OFFLINE_AFTER", 120)
+    HEALTH_REFRESH_MS: int = _env("SIGNALCRAFT_REFRESH_MS", 5000)
     SESSION_COOKIE_SECURE: bool = False
     RATELIMIT_STORAGE_URI: str = "memory://"
     TRUST_PROXY: str = ""  # "true" / "1" / "2": that many proxies set X-Forwarded-*
@@ -48,12 +63,13 @@ class Settings:
     LOGIN_IP_RATE_LIMIT: str = "60 per minute"
     RESET_RATE_LIMIT: str = "5 per 15 minutes"
     REGISTER_RATE_LIMIT: str = "20 per hour"
-    ALERTS_REFRESH_MS: int = 15000
+    ALERTS_REFRESH_MS: int = _env("SIGNALCRAFT_ALERTS_REFRESH_MS", 15000)
     LOG_LEVEL: str = "INFO"
-    JSON_LOGS: bool = False
+    JSON_LOGS: bool = _env("SIGNALCRAFT_JSON_LOGS", False)
     SENTRY_DSN: str = ""
-    METRICS_TOKEN: str = ""
-    PUBLIC_BASE_URL: str = ""  # for links in emails; default http://127.0.0.1:PORT
+    METRICS_TOKEN: str = _env("SIGNALCRAFT_METRICS_TOKEN", "")
+    # for links in emails; default http://127.0.0.1:PORT
+    PUBLIC_BASE_URL: str = _env("SIGNALCRAFT_PUBLIC_URL", "")
     SMTP_HOST: str = ""  # empty: email is logged, not sent
     SMTP_PORT: int = 25
     SMTP_USER: str = ""
@@ -72,52 +88,23 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+        """Every field from its environment variable (its own name unless ``_env``
+        names another). Unset variables keep the default, as do empty or malformed
+        numbers and flags."""
         env = os.environ if environ is None else environ
-        return cls(
-            SECRET_KEY=env.get("SECRET_KEY", ""),
-            DATABASE_URL=env.get("DATABASE_URL", ""),
-            INSTANCE_PATH=env.get("SIGNALCRAFT_INSTANCE_PATH", ""),
-            DEMO_MODE=_bool(env.get("SIGNALCRAFT_DEMO"), False),
-            DEMO_DEVICES=_int(env.get("SIGNALCRAFT_DEMO_DEVICES"), 8),
-            DEMO_CLIP_INTERVAL=_int(env.get("SIGNALCRAFT_DEMO_CLIP_INTERVAL"), 15),
-            SIMULATOR_URL=env.get("SIGNALCRAFT_SIMULATOR_URL", ""),
-            PORT=_int(env.get("PORT"), 8050),
-            ADMIN_EMAIL=env.get("SIGNALCRAFT_ADMIN_EMAIL", ""),
-            ADMIN_PASSWORD=env.get("SIGNALCRAFT_ADMIN_PASSWORD", ""),
-            AUDIO_STORE=env.get("SIGNALCRAFT_AUDIO_STORE", ""),
-            S3_ENDPOINT_URL=env.get("S3_ENDPOINT_URL", ""),
-            SCHEDULER_ENABLED=_bool(env.get("SIGNALCRAFT_SCHEDULER"), False),
-            ANALYSIS_INTERVAL_SECONDS=_int(env.get("SIGNALCRAFT_ANALYSIS_INTERVAL"), 5),
-            ANALYSIS_STALE_SECONDS=_int(env.get("SIGNALCRAFT_ANALYSIS_STALE_SECONDS"), 300),
-            OFFLINE_AFTER_SECONDS=_int(env.get("SIGNALCRAFT_OFFLINE_AFTER"), 120),
-            HEALTH_REFRESH_MS=_int(env.get("SIGNALCRAFT_REFRESH_MS"), 5000),
-            SESSION_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), False),
-            RATELIMIT_STORAGE_URI=env.get("RATELIMIT_STORAGE_URI", "memory://"),
-            TRUST_PROXY=env.get("TRUST_PROXY", ""),
-            LOGIN_RATE_LIMIT=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
-            LOGIN_IP_RATE_LIMIT=env.get("LOGIN_IP_RATE_LIMIT", "60 per minute"),
-            RESET_RATE_LIMIT=env.get("RESET_RATE_LIMIT", "5 per 15 minutes"),
-            REGISTER_RATE_LIMIT=env.get("REGISTER_RATE_LIMIT", "20 per hour"),
-            ALERTS_REFRESH_MS=_int(env.get("SIGNALCRAFT_ALERTS_REFRESH_MS"), 15000),
-            LOG_LEVEL=env.get("LOG_LEVEL", "INFO"),
-            JSON_LOGS=_bool(env.get("SIGNALCRAFT_JSON_LOGS"), False),
-            SENTRY_DSN=env.get("SENTRY_DSN", ""),
-            METRICS_TOKEN=env.get("SIGNALCRAFT_METRICS_TOKEN", ""),
-            PUBLIC_BASE_URL=env.get("SIGNALCRAFT_PUBLIC_URL", ""),
-            SMTP_HOST=env.get("SMTP_HOST", ""),
-            SMTP_PORT=_int(env.get("SMTP_PORT"), 25),
-            SMTP_USER=env.get("SMTP_USER", ""),
-            SMTP_PASSWORD=env.get("SMTP_PASSWORD", ""),
-            SMTP_STARTTLS=_bool(env.get("SMTP_STARTTLS"), False),
-            SMTP_FROM=env.get("SMTP_FROM", "SignalCraft <noreply@signalcraft.local>"),
-            KAKAO_CLIENT_ID=env.get("KAKAO_CLIENT_ID", ""),
-            KAKAO_CLIENT_SECRET=env.get("KAKAO_CLIENT_SECRET", ""),
-            KAKAO_AUTH_URL=env.get("KAKAO_AUTH_URL", "https://kauth.kakao.com"),
-            KAKAO_API_URL=env.get("KAKAO_API_URL", "https://kapi.kakao.com"),
-            SMS_API_URL=env.get("SMS_API_URL", ""),
-            SMS_API_KEY=env.get("SMS_API_KEY", ""),
-            SMS_SENDER=env.get("SMS_SENDER", ""),
-        )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in _NOT_FROM_ENV:
+                continue
+            raw = env.get(f.metadata.get("env", f.name))
+            default = f.default
+            if f.type == "bool":
+                values[f.name] = _bool(raw, default)
+            elif f.type == "int":
+                values[f.name] = _int(raw, default)
+            else:
+                values[f.name] = default if raw is None else raw
+        return cls(**values)
 
     def apply(self, overrides: dict[str, Any] | None) -> Settings:
         names = {f.name for f in fields(self)}

@@ -181,19 +181,22 @@ class DeviceCredential(Base):
 
 
 class Reading(Base):
-    """One sensor sample from a device; ``seq`` makes retries idempotent."""
+    """One sensor sample from a device. The key (compressor, seq, ts) includes the
+    time because PostgreSQL partitions this table by month of ``ts`` and a unique key
+    there must contain the partition key; that a repeated ``seq`` is stored once is
+    kept by the ingest path (``ingestion.readings``), which looks the seqs up first
+    under a per-compressor lock."""
 
     __tablename__ = "reading"
     __table_args__ = (
-        sa.UniqueConstraint("compressor_id", "seq"),
         sa.Index("ix_reading_compressor_ts", "compressor_id", "ts"),
+        {"postgresql_partition_by": "RANGE (ts)"},
     )
-    id: so.Mapped[int] = so.mapped_column(BigID, primary_key=True)
     compressor_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("compressor.id", ondelete="CASCADE")
+        sa.ForeignKey("compressor.id", ondelete="CASCADE"), primary_key=True
     )
-    seq: so.Mapped[int] = so.mapped_column(sa.BigInteger)
-    ts: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
+    seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
+    ts: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, primary_key=True)
     received_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     temperature_c: so.Mapped[float | None] = so.mapped_column(sa.Float)
     current_a: so.Mapped[float | None] = so.mapped_column(sa.Float)
@@ -202,16 +205,10 @@ class Reading(Base):
     humidity_pct: so.Mapped[float | None] = so.mapped_column(sa.Float)
 
 
-class ReadingMinute(Base):
-    """Readings rolled up per compressor and minute (min, sum, count, max per metric),
-    kept in step with ``reading`` by the ingest path: long ranges read ~43k rows for
-    30 days instead of 2.6M."""
+class _RollupStats:
+    """Per-bucket count of readings and min, sum, count, max of every metric; the
+    rollup tables add their compressor and bucket columns."""
 
-    __tablename__ = "reading_minute"
-    compressor_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("compressor.id", ondelete="CASCADE"), primary_key=True
-    )
-    minute: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, primary_key=True)
     n: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     temperature_c_min: so.Mapped[float | None] = so.mapped_column(sa.Float)
     temperature_c_sum: so.Mapped[float | None] = so.mapped_column(sa.Float)
@@ -238,6 +235,31 @@ class ReadingMinute(Base):
     humidity_pct_count: so.Mapped[int] = so.mapped_column(
         sa.Integer, default=0, server_default="0")
     humidity_pct_max: so.Mapped[float | None] = so.mapped_column(sa.Float)
+
+
+class ReadingMinute(_RollupStats, Base):
+    """Readings rolled up per compressor and minute, kept in step with ``reading`` by
+    the ingest path: long ranges read ~43k rows for 30 days instead of 2.6M.
+    Partitioned by month on PostgreSQL and dropped with the raw readings."""
+
+    __tablename__ = "reading_minute"
+    __table_args__ = ({"postgresql_partition_by": "RANGE (minute)"},)
+    compressor_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("compressor.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, primary_key=True)
+
+
+class ReadingHour(_RollupStats, Base):
+    """Readings rolled up per compressor and hour, kept by the ingest path like
+    ``reading_minute`` but never dropped: what is left of a month once retention has
+    dropped its readings."""
+
+    __tablename__ = "reading_hour"
+    compressor_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("compressor.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, primary_key=True)
 
 
 class Recording(Base):

@@ -1,9 +1,11 @@
-"""The one place background jobs start: analysis of queued recordings and, when the
-alerts engine is installed, its periodic jobs. Several processes may each run a
-scheduler: work is claimed in the database, so nothing is done twice."""
+"""The one place background jobs start: analysis of queued recordings, the readings'
+partitions and retention, and, when the alerts engine is installed, its periodic jobs.
+Several processes may each run a scheduler: work is claimed in the database (the
+partition job under a lock), so nothing is done twice."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 
@@ -13,6 +15,7 @@ from flask import Flask
 from dashboard.analysis import run_analysis_batch, worker_id
 from dashboard.database import session_scope
 from dashboard.model_registry import active_version, load_version
+from dashboard.partitions import run_maintenance
 
 log = logging.getLogger("signalcraft.scheduler")
 
@@ -40,6 +43,10 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     scheduler.add_job(run_analysis_batch, "interval",
                       seconds=app.config.get("ANALYSIS_INTERVAL_SECONDS", 5),
                       args=[app, me], id="analysis", name="analyse queued recordings")
+    # Partitions for the coming months, and retention: at start, then every 6 hours.
+    scheduler.add_job(run_maintenance, "interval", hours=6, args=[app], id="partitions",
+                      name="reading partitions and retention",
+                      next_run_time=dt.datetime.now(dt.UTC))
     try:
         from dashboard.alerts import register_jobs
     except ImportError:

@@ -5,7 +5,9 @@ groups them into time buckets (aligned to multiples of the bucket width since th
 epoch) and returns min, mean and max per bucket: about 1,000-2,000 points per
 series, and a one-second spike still shows as the bucket's max. Buckets of a minute or
 more are read from the per-minute rollup (``reading_minute``, 43k rows for 30 days)
-instead of the raw readings."""
+instead of the raw readings, and buckets of whole hours from the hourly one
+(``reading_hour``), which is also all that is left of months past the readings'
+retention."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.i18n import tr
-from dashboard.models import Compressor, Diagnosis, Reading, ReadingMinute, utcnow
+from dashboard.models import Compressor, Diagnosis, Reading, ReadingHour, ReadingMinute, utcnow
 
 # (column, English label, Korean label, unit), in display order.
 METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -130,8 +132,12 @@ def _scoped(column: sa.ColumnElement, org_id: int) -> sa.ColumnElement[bool]:
 
 def _query_buckets(session: Session, org_id: int, compressor_id: int, start: dt.datetime,
                    end: dt.datetime, width: int) -> pd.DataFrame:
-    if width >= 60 and width % 60 == 0:
-        return _query_minute_buckets(session, org_id, compressor_id, start, end, width)
+    if width % 3600 == 0:
+        return _query_rollup_buckets(session, org_id, compressor_id, start, end, width,
+                                     ReadingHour, ReadingHour.hour, 3600)
+    if width % 60 == 0:
+        return _query_rollup_buckets(session, org_id, compressor_id, start, end, width,
+                                     ReadingMinute, ReadingMinute.minute, 60)
     bucket = _bucket_index(session, Reading.ts, width).label("bucket")
     aggregates = []
     for col in METRIC_COLUMNS:
@@ -149,12 +155,13 @@ def _query_buckets(session: Session, org_id: int, compressor_id: int, start: dt.
     return _frame(session.execute(stmt).all(), width)
 
 
-def _query_minute_buckets(session: Session, org_id: int, compressor_id: int,
-                          start: dt.datetime, end: dt.datetime, width: int) -> pd.DataFrame:
-    """The same buckets from the per-minute rollup (width is a whole number of minutes,
-    and bucket edges fall on minute edges, so every minute lies in one bucket)."""
-    m = ReadingMinute
-    bucket = _bucket_index(session, m.minute, width).label("bucket")
+def _query_rollup_buckets(session: Session, org_id: int, compressor_id: int,
+                          start: dt.datetime, end: dt.datetime, width: int,
+                          m: type[ReadingMinute] | type[ReadingHour],
+                          time_column: sa.ColumnElement, unit: int) -> pd.DataFrame:
+    """The same buckets from a rollup of ``unit`` seconds (the width is a whole number
+    of units, and bucket edges fall on unit edges, so every unit lies in one bucket)."""
+    bucket = _bucket_index(session, time_column, width).label("bucket")
     aggregates = []
     for col in METRIC_COLUMNS:
         aggregates += [sa.func.min(getattr(m, f"{col}_min")), sa.func.sum(getattr(m, f"{col}_sum")),
@@ -163,7 +170,7 @@ def _query_minute_buckets(session: Session, org_id: int, compressor_id: int,
     stmt = (
         sa.select(bucket, sa.func.sum(m.n), *aggregates)
         .where(m.compressor_id == compressor_id, _scoped(m.compressor_id, org_id),
-               m.minute >= _floor_time(start, 60), m.minute < end)
+               time_column >= _floor_time(start, unit), time_column < end)
         .group_by(bucket)
     )
     _tune_for_aggregation(session)
@@ -196,14 +203,20 @@ def _floor_time(ts: dt.datetime, width: int) -> dt.datetime:
 
 
 def sensor_series(session: Session, org_id: int, compressor_id: int, time_range: TimeRange,
-                  max_points: int = MAX_POINTS) -> tuple[pd.DataFrame, int]:
+                  max_points: int = MAX_POINTS, retention_days: int = 0,
+                  now: dt.datetime | None = None) -> tuple[pd.DataFrame, int]:
     """Per-bucket min/mean/max of every metric, ordered by time.
 
     Returns ``(frame, width_s)``; the frame has ``ts`` (UTC, bucket start), ``n``
     and ``<metric>_min``, ``<metric>_mean``, ``<metric>_max`` columns; empty when
     the compressor is not the organisation's or has no readings in range. The
-    start is aligned down to a bucket boundary so every bucket is whole."""
+    start is aligned down to a bucket boundary so every bucket is whole. A range
+    reaching back past ``retention_days`` gets hourly buckets at least: the hours are
+    all that is kept of those days."""
     width = bucket_seconds(time_range.seconds, max_points)
+    if retention_days > 0 and width % 3600 and \
+            time_range.start < (now or utcnow()) - dt.timedelta(days=retention_days):
+        width = next(w for w in NICE_WIDTHS_S if w >= width and w % 3600 == 0)
     start = _floor_time(time_range.start, width)
     return _query_buckets(session, org_id, compressor_id, start, time_range.end, width), width
 

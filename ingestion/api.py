@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -19,7 +19,7 @@ from ingestion.audio import parse_clip, store_clip
 from ingestion.audio_store import StoreUnavailable, audio_store
 from ingestion.errors import ApiError
 from ingestion.readings import ReadingRow, store_readings
-from ingestion.schemas import MAX_BATCH, ReadingIn, parse_timestamp
+from ingestion.schemas import MAX_BATCH, ReadingIn, oldest_reading_age, parse_timestamp
 from ingestion.tokens import verify_token
 
 bp = Blueprint("ingestion", __name__, url_prefix="/api/esp32")
@@ -96,12 +96,13 @@ def post_readings() -> Any:
     if len(items) > MAX_BATCH:
         raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} readings per request")
     now = g.device_now
+    max_age = oldest_reading_age(current_app.config.get("READING_RETENTION_DAYS", 0))
     rows: list[ReadingRow] = []
     for index, item in enumerate(items):
         where = None if single else index
         try:
             reading = ReadingIn.model_validate(item)
-            ts = parse_timestamp(reading.ts, now) if reading.ts is not None else now
+            ts = parse_timestamp(reading.ts, now, max_age) if reading.ts is not None else now
         except ValidationError as exc:
             raise ApiError(422, "invalid_reading", _validation_detail(where, exc)) from exc
         except ValueError as exc:

@@ -22,7 +22,16 @@ MAX_FUTURE = dt.timedelta(minutes=5)
 MAX_AGE = dt.timedelta(days=365)
 
 
-def parse_timestamp(value: Any, now: dt.datetime) -> dt.datetime:
+def oldest_reading_age(retention_days: int) -> dt.timedelta:
+    """How old a reading may be: a year, or less when readings are kept for less
+    (an older one would be dropped at once)."""
+    if retention_days > 0:
+        return min(MAX_AGE, dt.timedelta(days=retention_days))
+    return MAX_AGE
+
+
+def parse_timestamp(value: Any, now: dt.datetime,
+                    max_age: dt.timedelta = MAX_AGE) -> dt.datetime:
     if isinstance(value, bool):
         raise ValueError("ts must be ISO 8601 text or epoch milliseconds")
     if isinstance(value, int):
@@ -45,8 +54,10 @@ def parse_timestamp(value: Any, now: dt.datetime) -> dt.datetime:
         raise ValueError("ts must be ISO 8601 text or epoch milliseconds")
     if ts > now + MAX_FUTURE:
         raise ValueError("ts is in the future; is the device clock set?")
-    if ts < now - MAX_AGE:
-        raise ValueError("ts is more than a year old")
+    if ts < now - max_age:
+        raise ValueError("ts is more than a year old" if max_age == MAX_AGE else
+                         f"ts is more than {max_age.days} days old, older than this "
+                         "server keeps readings")
     return ts
 
 

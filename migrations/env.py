@@ -6,6 +6,7 @@ from sqlalchemy import engine_from_config, pool
 
 from dashboard import models  # noqa: F401  (registers the tables)
 from dashboard.database import Base
+from dashboard.partitions import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -45,7 +46,7 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
+                      compare_type=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.models import Compressor, Diagnosis, MaintenanceNote, Reading, Recording, utcnow
 from ingestion.audio_store import audio_store
-from ingestion.rollup import rebuild_minutes
+from ingestion.rollup import rebuild as rebuild_rollups
 
 
 def wav_bytes(freq_hz: float = 50.0, seconds: float = 1.0, sample_rate: int = 16000,
@@ -55,7 +55,7 @@ def add_readings(session: Session, compressor_id: int, start: dt.datetime, count
     for chunk in range(0, len(rows), 5000):
         session.execute(sa.insert(Reading), rows[chunk:chunk + 5000])
     session.flush()
-    rebuild_minutes(session, compressor_id)  # as the ingest path keeps it
+    rebuild_rollups(session, compressor_id)  # as the ingest path keeps them
 
 
 def add_recording(app: Flask, session: Session, compressor_id: int, ts: dt.datetime,

@@ -3,6 +3,7 @@ round-trip, and the schema matches the models (no missing migration)."""
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -17,6 +18,7 @@ from dashboard.models import (
     Recording,
     Site,
 )
+from dashboard.partitions import include_name
 
 
 def test_empty_database_upgrades_to_head_and_back(pg_url):
@@ -27,7 +29,8 @@ def test_empty_database_upgrades_to_head_and_back(pg_url):
     tables = set(sa.inspect(engine).get_table_names())
     assert {t.name for t in Base.metadata.sorted_tables} <= tables
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
 
@@ -61,3 +64,53 @@ def test_models_round_trip_on_postgresql(pg_dash_app):
         diag = s.scalar(sa.select(Diagnosis))
         assert diag.probabilities == {"normal": 0.9, "bearing": 0.1}
         assert s.get(Compressor, comp_id).last_metrics == {"current_a": 1.5}
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_url(request, pg_url, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.db'}"
+        return
+    yield pg_url
+    upgrade(pg_url)  # leave the shared database at head whatever happened
+
+
+def test_partitioning_migration_keeps_every_reading_and_rolls_up_hours(any_url):
+    """0005 moves ``reading`` to the (compressor, seq, ts) key and, on PostgreSQL,
+    into monthly partitions: readings already stored survive, in their months."""
+    engine = sa.create_engine(any_url)
+    if engine.dialect.name == "postgresql":
+        downgrade(any_url, "base")
+    upgrade(any_url, "0004")
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO organization (name, created_at) VALUES ('o', :t)"),
+                     {"t": now})
+        conn.execute(sa.text("INSERT INTO site (org_id, name, timezone, created_at) "
+                             "VALUES (1, 's', 'UTC', :t)"), {"t": now})
+        conn.execute(sa.text(
+            "INSERT INTO compressor (org_id, site_id, name, kind, hw_model, status, "
+            "last_metrics, created_at) VALUES (1, 1, 'c', 'air', 'x', 'active', '{}', :t)"),
+            {"t": now})
+        for i in range(40):  # one every 5 days: 7 or 8 months
+            ts = now - dt.timedelta(days=5 * i)
+            conn.execute(sa.text("INSERT INTO reading (compressor_id, seq, ts, received_at, "
+                                 "current_a) VALUES (1, :seq, :ts, :ts, :a)"),
+                         {"seq": i, "ts": ts.replace(tzinfo=None) if engine.dialect.name ==
+                          "sqlite" else ts, "a": float(i)})
+        from ingestion.rollup import rebuild_sql
+        conn.execute(sa.text(rebuild_sql(engine.dialect.name)))
+    upgrade(any_url)
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*), sum(current_a) FROM reading")).one() == \
+            (40, float(sum(range(40))))
+        assert conn.execute(sa.text("SELECT sum(n), sum(current_a_sum) FROM reading_hour")
+                            ).one() == (40, float(sum(range(40))))
+        if engine.dialect.name == "postgresql":
+            from dashboard.partitions import monthly_partitions
+
+            assert conn.execute(sa.text("SELECT count(*) FROM reading_default")).scalar() == 0
+            months = {dt.datetime(t.year, t.month, 1, tzinfo=dt.UTC)
+                      for t in (now - dt.timedelta(days=5 * i) for i in range(40))}
+            assert months <= set(monthly_partitions(conn, "reading"))
+    engine.dispose()
