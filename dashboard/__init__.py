@@ -80,6 +80,9 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         assets_folder=str(ROOT / "assets"),
         external_stylesheets=[vendor.BOOTSTRAP_CSS, vendor.ICONS_CSS],
         suppress_callback_exceptions=True,
+        # gzip/brotli (flask-compress) for pages, callbacks and CSV exports: the fleet
+        # refresh of 500 compressors shrinks several times over a phone's connection.
+        compress=True,
         title="SignalCraft",
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],

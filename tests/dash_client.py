@@ -22,7 +22,7 @@ def _spec(item: Any) -> dict[str, Any]:
 
 
 def call_callback(client: Any, app: Any, output: str, values: dict[str, Any] | None = None,
-                  triggered: str | None = None) -> Any:
+                  triggered: str | None = None, headers: dict[str, str] | None = None) -> Any:
     """POST one callback call. ``values`` maps "id.property" of inputs and states to
     their values (missing ones are None); ``triggered`` names the changed input."""
     values = values or {}
@@ -44,7 +44,7 @@ def call_callback(client: Any, app: Any, output: str, values: dict[str, Any] | N
         "changedPropIds": [triggered or f"{inputs[0]['id']}.{inputs[0]['property']}"],
     }
     return client.post("/_dash-update-component", data=json.dumps(body),
-                       content_type="application/json")
+                       content_type="application/json", headers=headers or {})
 
 
 def output_of(resp: Any, component_id: str, prop: str) -> Any:

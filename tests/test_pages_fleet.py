@@ -2,6 +2,7 @@
 offline detection, sparklines from one aggregate query, compact tiles for big fleets."""
 
 import datetime as dt
+import gzip
 import json
 
 import pytest
@@ -38,6 +39,18 @@ def test_fleet_shows_status_counts_and_offline_devices(client, world, dash_app):
     counts = output_of(resp, "health-counts", "children")
     assert {"health-count-warning", "health-count-offline"} == ids_in(counts)
     assert "오프라인: 1" in text_of(counts)  # never heard from: offline, not "learning"
+
+
+def test_fleet_refresh_is_compressed_for_browsers_that_accept_it(client, world, dash_app):
+    world.login(client, "A-viewer")
+    plain = _refresh(client, dash_app)
+    packed = call_callback(client, dash_app, "health-grid.children",
+                           {"health-interval.n_intervals": 1},
+                           headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert len(packed.data) < len(plain.data)
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
 
 
 def test_status_and_site_filters_narrow_the_grid(client, world, dash_app):
