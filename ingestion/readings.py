@@ -79,7 +79,7 @@ def store_readings(session: Session, compressor: Compressor, rows: list[ReadingR
         stmt = (
             _insert_for(session)(Reading.__table__)
             .on_conflict_do_nothing(index_elements=["compressor_id", "seq", "ts"])
-            .returning(Reading.__table__.c.seq, sort_by_parameter_order=True)
+            .returning(Reading.__table__.c.seq)  # a set: no order needed (nor a sentinel)
         )
         inserted = set(session.connection().execute(stmt, values).scalars().all())
     fresh = [r for r in new if r.seq in inserted]
