@@ -109,7 +109,9 @@ def add_to_rollups(session: Session, compressor_id: int,
             for row in rows:
                 row["bucket"] = row["bucket"].replace(tzinfo=None).isoformat(
                     sep=" ", timespec="microseconds")
-        session.execute(_upsert_sql(dialect, rollup), rows)
+        # On the connection, not the session: no autoflush here, so the compressor's
+        # changes go out in one UPDATE at commit.
+        session.connection().execute(_upsert_sql(dialect, rollup), rows)
 
 
 def rebuild_sql(dialect: str, rollup: Rollup = MINUTE, where: str = "WHERE true") -> str:
