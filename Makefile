@@ -44,8 +44,10 @@ test: install-test firmware-test
 lint: install-test
 	$(VENV)/bin/ruff check .
 
+# Every benchmark, then one table of every figure beside its target (bench/run_all.py);
+# `make bench BENCH_ARGS=--quick` is a smoke run with smaller sizes.
 bench: install-test
-	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance/numba-cache firmware/esp32/.build

@@ -14,8 +14,11 @@ graceful_timeout = 30
 keepalive = 5
 # Device uploads are at most 4 MB; nginx enforces the same limit in front.
 limit_request_line = 8190
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
-max_requests_jitter = 500
+# Recycle workers now and then (a guard against slow leaks), rarely: a restart costs
+# a few seconds of CPU, and at 5,000 a worker of a 1,000-device fleet restarted every
+# ~100 s (bench/load.py).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
+max_requests_jitter = 10000
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -6,7 +6,7 @@ and p99 latency, from 500 simulated devices. Prints figures beside the targets:
 
     .venv/bin/python bench/ingest.py [--seconds 15] [--devices 500]
 
-Uses its own database (bench_ingest) on BENCH_DATABASE_URL's server, created anew.
+Uses its own database, created anew: BENCH_INGEST_URL (default bench_ingest on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -28,26 +28,13 @@ from pathlib import Path
 import numpy as np
 import requests
 import soundfile as sf
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "bench_ingest"
+from bench.database import fresh_database  # noqa: E402
 
-
-def fresh_database() -> str:
-    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {DB_NAME}"))
-    engine.dispose()
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{DB_NAME}"
-    from dashboard.migrations import upgrade
-
-    upgrade(url)
-    return url
+DB_URL = os.environ.get("BENCH_INGEST_URL", "postgresql://postgres@127.0.0.1:5432/bench_ingest")
 
 
 def provision(url: str, devices: int, instance: str) -> list[str]:
@@ -178,7 +165,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
-    url = fresh_database()
+    url = fresh_database(DB_URL)
     instance = tempfile.mkdtemp(prefix="bench-ingest-")
     tokens = provision(url, args.devices, instance)
     port = free_port()
@@ -247,6 +234,18 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:<26}{r['per_s']:>10.0f}{r['req_s']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
               f"{r['errors']:>8}  {targets[name]}")
+    from bench.results import record
+
+    record("ingest", "readings, single (max)", results["readings, single (max)"]["per_s"],
+           "readings/s")
+    record("ingest", "batches of 50 (max)", results["batches of 50 (max)"]["per_s"],
+           "readings/s", 2000, better="higher")
+    record("ingest", "batches of 50 @ 2,000/s open loop: p99",
+           results["batches of 50 @ 2,000/s"]["p99"], "ms", 100)
+    record("ingest", "clips (max)", results["clips (max)"]["per_s"], "clips/s", 50,
+           better="higher")
+    record("ingest", "clips @ 50/s open loop: p99", results["clips @ 50/s"]["p99"], "ms")
+    record("ingest", "errors (all scenarios)", sum(r["errors"] for r in results.values()), "", 0)
 
 
 if __name__ == "__main__":

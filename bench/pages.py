@@ -29,10 +29,11 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.database import fresh_database  # noqa: E402
+from bench.results import record  # noqa: E402
 from dashboard import create_app  # noqa: E402
 from dashboard.accounts import get_or_create_org, upsert_user  # noqa: E402
 from dashboard.database import session_scope  # noqa: E402
-from dashboard.migrations import upgrade  # noqa: E402
 from dashboard.models import utcnow  # noqa: E402
 from dashboard.partitions import maintain  # noqa: E402
 from ingestion.rollup import HOUR, MINUTE, rebuild_sql  # noqa: E402
@@ -46,10 +47,8 @@ DIAGNOSES_PER_COMPRESSOR = 300
 
 
 def fill(url: str) -> None:
+    fresh_database(url)
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    upgrade(url)
     steps = [
         ("organisations", """
             INSERT INTO organization (name, created_at) VALUES ('Bench Org', now()),
@@ -227,6 +226,7 @@ def main() -> None:
         verdict = "yes" if median <= target else "NO"
         print(f"{label:<48} {median:6.0f}ms {worst:6.0f}ms {target:6d}ms {size / 1024:7.0f}KB  "
               f"{verdict}")
+        record("pages", f"{label} (median)", median, "ms", target)
     started = time.perf_counter()
     resp = client.get("/export/diagnoses.csv")
     size = len(resp.get_data())
