@@ -229,12 +229,14 @@ def register(server: Flask) -> None:
     @click.option("--interval", type=float, default=2.0, show_default=True)
     @click.option("--batch", type=int, default=8, show_default=True)
     def worker(interval: float, batch: int) -> None:
-        """Run analysis in the foreground (scale analysis workers separately)."""
+        """Run analysis in the foreground (scale analysis workers separately), and the
+        periodic jobs (alerts, partitions) in the background."""
         from dashboard.analysis import run_analysis_batch, worker_id
-        from dashboard.scheduler import warm_up
+        from dashboard.scheduler import start_scheduler, warm_up
 
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         warm_up(app)
+        start_scheduler(app, analysis=False)
         me = worker_id()
         click.echo(f"analysis worker {me} started")
         while True:

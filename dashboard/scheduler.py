@@ -34,15 +34,20 @@ def warm_up(app: Flask) -> None:
         log.exception("warm-up failed")
 
 
-def start_scheduler(app: Flask) -> BackgroundScheduler:
+def start_scheduler(app: Flask, analysis: bool = True) -> BackgroundScheduler:
+    """Start the background jobs in this process. ``analysis=False`` leaves out the
+    analysis job (``flask worker`` analyses in its own loop) but keeps the periodic
+    ones, so a deployment whose web servers run no scheduler still evaluates and
+    delivers alerts and manages partitions wherever a worker runs."""
     if "sc_scheduler" in app.extensions:
         return app.extensions["sc_scheduler"]
     scheduler = BackgroundScheduler(
         daemon=True, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
     me = worker_id()
-    scheduler.add_job(run_analysis_batch, "interval",
-                      seconds=app.config.get("ANALYSIS_INTERVAL_SECONDS", 5),
-                      args=[app, me], id="analysis", name="analyse queued recordings")
+    if analysis:
+        scheduler.add_job(run_analysis_batch, "interval",
+                          seconds=app.config.get("ANALYSIS_INTERVAL_SECONDS", 5),
+                          args=[app, me], id="analysis", name="analyse queued recordings")
     # Partitions for the coming months, and retention: at start, then every 6 hours.
     scheduler.add_job(run_maintenance, "interval", hours=6, args=[app], id="partitions",
                       name="reading partitions and retention",
@@ -53,7 +58,9 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         register_jobs = None
     if register_jobs is not None:
         register_jobs(scheduler, app)
-    threading.Thread(target=warm_up, args=(app,), name="signalcraft-warmup", daemon=True).start()
+    if analysis:
+        threading.Thread(target=warm_up, args=(app,), name="signalcraft-warmup",
+                         daemon=True).start()
     scheduler.start()
     app.extensions["sc_scheduler"] = scheduler
     log.info("scheduler started as %s", me)

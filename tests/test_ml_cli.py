@@ -80,3 +80,25 @@ def test_registry_refuses_an_artifact_from_another_sklearn(app, labelled_dir, mo
     with session_scope(app) as s:
         with pytest.raises(IncompatibleArtifactError, match="scikit-learn"):
             load_version(app, s.get(ModelVersion, model_id))
+
+
+def test_worker_also_runs_the_periodic_jobs(app, monkeypatch):
+    """A deployment whose web servers run no scheduler relies on `flask worker` for
+    the alert and partition jobs; the worker's own loop does the analysis."""
+
+    class Stop(Exception):
+        pass
+
+    def stop(_seconds):
+        raise Stop
+
+    monkeypatch.setattr("dashboard.ml_cli.time.sleep", stop)
+    result = app.test_cli_runner().invoke(args=["worker", "--interval", "0"])
+    assert isinstance(result.exception, Stop), result.output  # one idle pass, then out
+    scheduler = app.extensions["sc_scheduler"]
+    try:
+        jobs = {job.id for job in scheduler.get_jobs()}
+        assert {"partitions", "alerts-evaluate", "alerts-deliver"} <= jobs
+        assert "analysis" not in jobs
+    finally:
+        scheduler.shutdown(wait=False)
