@@ -58,6 +58,9 @@ def test_backfill_lands_in_default_then_in_its_month_and_stays_idempotent(pg_das
     token = pg_world.tokens[cid]
     now = utcnow()
     old = month_start(now - dt.timedelta(days=150)) + dt.timedelta(days=3, hours=5)
+    with server.extensions["sc_engine"].begin() as conn:  # other tests may have made it
+        for table in ("reading", "reading_minute"):
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}_p{month_start(old):%Y%m}"))
     batch = [{"seq": i, "ts": iso(old + dt.timedelta(seconds=i)), "metrics": {"current_a": 10 + i}}
              for i in range(5)]
     batch.append({"seq": 5, "ts": iso(now - dt.timedelta(seconds=1)), "metrics": {"current_a": 1}})
