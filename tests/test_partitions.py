@@ -5,6 +5,8 @@ whole months and keeps the hourly rollup, and the charts read what is left."""
 import datetime as dt
 import json
 import threading
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +22,23 @@ from ingestion.readings import ReadingRow, store_readings
 def post(client, token, body):
     return client.post("/api/esp32/data", data=json.dumps(body), content_type="application/json",
                        headers={"Authorization": f"Bearer {token}"})
+
+
+@dataclass
+class Device:
+    """Organisation A's first compressor, posting through the test client."""
+    server: Any
+    cid: int
+    token: str
+
+    def post(self, body):
+        return post(self.server.test_client(), self.token, body)
+
+
+@pytest.fixture
+def device(pg_dash_app, pg_world) -> Device:
+    cid = pg_world.compressors["A"][0]
+    return Device(pg_dash_app.server, cid, pg_world.tokens[cid])
 
 
 def iso(ts: dt.datetime) -> str:
@@ -51,11 +70,8 @@ def test_migrated_database_has_this_and_the_coming_months(pg_dash_app):
             assert {this_month, add_months(this_month, 1), add_months(this_month, 2)} <= set(months)
 
 
-def test_backfill_lands_in_default_then_in_its_month_and_stays_idempotent(pg_dash_app, pg_world):
-    server = pg_dash_app.server
-    client = server.test_client()
-    cid = pg_world.compressors["A"][0]
-    token = pg_world.tokens[cid]
+def test_backfill_lands_in_default_then_in_its_month_and_stays_idempotent(device):
+    server, cid = device.server, device.cid
     now = utcnow()
     old = month_start(now - dt.timedelta(days=150)) + dt.timedelta(days=3, hours=5)
     with server.extensions["sc_engine"].begin() as conn:  # other tests may have made it
@@ -64,7 +80,7 @@ def test_backfill_lands_in_default_then_in_its_month_and_stays_idempotent(pg_das
     batch = [{"seq": i, "ts": iso(old + dt.timedelta(seconds=i)), "metrics": {"current_a": 10 + i}}
              for i in range(5)]
     batch.append({"seq": 5, "ts": iso(now - dt.timedelta(seconds=1)), "metrics": {"current_a": 1}})
-    assert post(client, token, batch).get_json() == {"accepted": 6, "duplicates": 0}
+    assert device.post(batch).get_json() == {"accepted": 6, "duplicates": 0}
     assert partition_of(server, cid, 0) == "reading_default"
     assert partition_of(server, cid, 5) == f"reading_p{month_start(now):%Y%m}"
 
@@ -77,9 +93,9 @@ def test_backfill_lands_in_default_then_in_its_month_and_stays_idempotent(pg_das
     assert [seq for seq, _ in readings_of(server, cid)] == list(range(6))
 
     # The same batch again, and the old seqs again without a timestamp: all duplicates.
-    assert post(client, token, batch).get_json() == {"accepted": 0, "duplicates": 6}
+    assert device.post(batch).get_json() == {"accepted": 0, "duplicates": 6}
     again = [{"seq": i, "metrics": {"current_a": 3}} for i in range(6)]
-    assert post(client, token, again).get_json() == {"accepted": 0, "duplicates": 6}
+    assert device.post(again).get_json() == {"accepted": 0, "duplicates": 6}
     assert len(readings_of(server, cid)) == 6
     with session_scope(server) as s:  # a second run has nothing left to do
         report = maintain(s.connection(), now, retention_days=0)
@@ -120,11 +136,8 @@ def test_concurrent_retries_without_timestamps_store_each_seq_once(pg_dash_app, 
                         .where(ReadingMinute.compressor_id == cid)) == 20
 
 
-def test_retention_drops_old_months_and_keeps_hours_for_the_charts(pg_dash_app, pg_world):
-    server = pg_dash_app.server
-    client = server.test_client()
-    cid = pg_world.compressors["A"][0]
-    token = pg_world.tokens[cid]
+def test_retention_drops_old_months_and_keeps_hours_for_the_charts(device, pg_world):
+    server, cid = device.server, device.cid
     now = utcnow()
     old = month_start(now - dt.timedelta(days=120)) + dt.timedelta(days=10, hours=3)
     recent = now - dt.timedelta(hours=2)
@@ -132,7 +145,7 @@ def test_retention_drops_old_months_and_keeps_hours_for_the_charts(pg_dash_app, 
               "metrics": {"current_a": 10.0 + i % 3}} for i in range(90)]
     batch += [{"seq": 100 + i, "ts": iso(recent + dt.timedelta(seconds=i)),
                "metrics": {"current_a": 4.0}} for i in range(30)]
-    assert post(client, token, batch).get_json()["accepted"] == 120
+    assert device.post(batch).get_json()["accepted"] == 120
     with session_scope(server) as s:
         maintain(s.connection(), now, retention_days=0)  # the old month gets its partition
     with session_scope(server) as s:
@@ -165,16 +178,13 @@ def test_retention_drops_old_months_and_keeps_hours_for_the_charts(pg_dash_app, 
         assert width == 3600 and frame["n"].sum() == 90
 
 
-def test_readings_older_than_retention_are_refused(pg_world, pg_dash_app):
-    server = pg_dash_app.server
-    server.config["READING_RETENTION_DAYS"] = 30
-    client = server.test_client()
-    cid = pg_world.compressors["A"][0]
+def test_readings_older_than_retention_are_refused(device):
+    device.server.config["READING_RETENTION_DAYS"] = 30
     old = iso(utcnow() - dt.timedelta(days=31))
-    resp = post(client, pg_world.tokens[cid], {"seq": 1, "ts": old, "metrics": {"current_a": 1}})
+    resp = device.post({"seq": 1, "ts": old, "metrics": {"current_a": 1}})
     assert resp.status_code == 422
     assert "older than this server keeps" in resp.get_json()["detail"]
-    assert readings_of(server, cid) == []
+    assert readings_of(device.server, device.cid) == []
 
 
 def test_concurrent_maintenance_runs_wait_for_each_other(pg_dash_app):
@@ -207,14 +217,14 @@ def test_concurrent_maintenance_runs_wait_for_each_other(pg_dash_app):
                         f"DROP TABLE IF EXISTS {table}_p{add_months(future, k):%Y%m}"))
 
 
-def test_sqlite_retention_deletes_old_readings_and_keeps_hours(app, world, client):
+def test_sqlite_retention_deletes_old_readings_and_keeps_hours(app, world):
     cid = world.compressors["A"][0]
-    token = world.tokens[cid]
+    device = Device(app, cid, world.tokens[cid])
     now = utcnow()
     old = now - dt.timedelta(days=45)
     batch = [{"seq": 1, "ts": iso(old), "metrics": {"current_a": 2.0}},
              {"seq": 2, "ts": iso(now - dt.timedelta(minutes=1)), "metrics": {"current_a": 3.0}}]
-    assert post(client, token, batch).get_json()["accepted"] == 2
+    assert device.post(batch).get_json()["accepted"] == 2
     with session_scope(app) as s:
         report = maintain(s.connection(), now, retention_days=30)
     assert report.deleted_rows == 1
@@ -224,7 +234,7 @@ def test_sqlite_retention_deletes_old_readings_and_keeps_hours(app, world, clien
         assert s.scalar(sa.select(sa.func.sum(ReadingHour.n))) == 2
     # A resent seq 1 is older than retention now: refused, not stored again.
     app.config["READING_RETENTION_DAYS"] = 30
-    assert post(client, token, batch[:1]).status_code == 422
+    assert device.post(batch[:1]).status_code == 422
 
 
 def test_cli_maintain_reports_what_it_did(app):
