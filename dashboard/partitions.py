@@ -91,13 +91,11 @@ def monthly_partitions(conn: Connection, table: str) -> dict[dt.datetime, str]:
     return out
 
 
-def create_partitioned(conn: Connection, table: str, column: str, columns_sql: str,
-                       constraints_sql: str) -> None:
-    """Create ``table`` partitioned by month of ``column`` with its DEFAULT partition
-    (used by migrations)."""
-    conn.execute(sa.text(f"CREATE TABLE {table} ({columns_sql}, {constraints_sql}) "
-                         f"PARTITION BY RANGE ({column})"))
-    conn.execute(sa.text(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT"))
+def months_in(conn: Connection, table: str, column: str) -> set[dt.datetime]:
+    """The months (UTC) that rows of ``table`` fall in."""
+    rows = conn.execute(sa.text(
+        f"SELECT DISTINCT date_trunc('month', {column} AT TIME ZONE 'UTC') FROM {table}"))
+    return {m.replace(tzinfo=dt.UTC) for m in rows.scalars() if m is not None}
 
 
 def create_month(conn: Connection, table: str, column: str, month: dt.datetime) -> int:
@@ -133,11 +131,8 @@ def maintain(conn: Connection, now: dt.datetime, retention_days: int) -> Mainten
         if cutoff is not None:
             conn.execute(sa.text(f"DELETE FROM {table}_default WHERE {column} < :cutoff"),
                          {"cutoff": month_start(cutoff)})
-        in_default = conn.execute(sa.text(
-            f"SELECT DISTINCT date_trunc('month', {column} AT TIME ZONE 'UTC') "
-            f"FROM {table}_default")).scalars().all()
         wanted = {add_months(month_start(now), k) for k in range(MONTHS_AHEAD + 1)}
-        wanted |= {m.replace(tzinfo=dt.UTC) for m in in_default}
+        wanted |= months_in(conn, f"{table}_default", column)
         for month in sorted(wanted - set(existing)):
             if cutoff is not None and add_months(month, 1) <= cutoff:
                 continue  # expired already: its rows were just deleted from the default

@@ -77,14 +77,6 @@ def _set_aside(table: str, indexes: tuple[str, ...] = (), constraints: tuple[str
     return old
 
 
-def _months_of(table: str, column: str) -> list:
-    import datetime as dt
-
-    rows = op.get_bind().execute(sa.text(
-        f"SELECT DISTINCT date_trunc('month', {column} AT TIME ZONE 'UTC') FROM {table}"))
-    return [m.replace(tzinfo=dt.UTC) for m in rows.scalars() if m is not None]
-
-
 def _copy(source: str, target: str, columns: tuple[str, ...], ignore_conflicts: bool = False) -> None:
     names = ', '.join(columns)
     tail = ' ON CONFLICT DO NOTHING' if ignore_conflicts else ''
@@ -111,7 +103,7 @@ def upgrade() -> None:
     if postgresql:
         _reading_table(postgresql_partition_by='RANGE (ts)')
         op.execute('CREATE TABLE reading_default PARTITION OF reading DEFAULT')
-        for month in _months_of(old, 'ts'):
+        for month in partitions.months_in(bind, old, 'ts'):
             partitions.create_month(bind, 'reading', 'ts', month)
     else:
         _reading_table()
@@ -122,7 +114,7 @@ def upgrade() -> None:
         old = _set_aside('reading_minute', constraints=(op.f('pk_reading_minute'),))
         _rollup_table('reading_minute', 'minute', postgresql_partition_by='RANGE (minute)')
         op.execute('CREATE TABLE reading_minute_default PARTITION OF reading_minute DEFAULT')
-        for month in _months_of(old, 'minute'):
+        for month in partitions.months_in(bind, old, 'minute'):
             partitions.create_month(bind, 'reading_minute', 'minute', month)
         _copy(old, 'reading_minute', _rollup_columns('minute'))
         op.drop_table(old)
