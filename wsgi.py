@@ -1,6 +1,6 @@
 """WSGI entry point: ``gunicorn wsgi:server`` or ``flask --app wsgi <command>``."""
 
-from dashboard import create_app
+from dashboard.app import create_app
 
 app = create_app()
 server = app.server

@@ -18,7 +18,7 @@ def fresh_database(url: str) -> str:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    from dashboard.migrations import upgrade
+    from dashboard.core.migrations import upgrade
 
     upgrade(url)
     return url

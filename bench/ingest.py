@@ -38,10 +38,14 @@ DB_URL = os.environ.get("BENCH_INGEST_URL", "postgresql://postgres@127.0.0.1:543
 
 
 def provision(url: str, devices: int, instance: str) -> list[str]:
-    from dashboard import create_server
-    from dashboard.accounts import add_compressor, get_or_create_org, get_or_create_site
-    from dashboard.database import session_scope
-    from ingestion.tokens import issue_token
+    from dashboard.accounts.provisioning import (
+        add_compressor,
+        get_or_create_org,
+        get_or_create_site,
+    )
+    from dashboard.app import create_server
+    from dashboard.core.database import session_scope
+    from dashboard.fleet.device_tokens import issue_token
 
     server = create_server({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b"})
     tokens = []

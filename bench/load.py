@@ -81,16 +81,16 @@ PAGE_TARGETS_MS = {"cb: fleet refresh": 300.0, "cb: compressor sensors 24 h": 10
 
 def provision(url: str, instance: str, devices: int, users: int) -> dict[str, Any]:
     """Organisation, sites, compressors with tokens, users; the demo model, active."""
-    from dashboard import create_server
-    from dashboard.accounts import (
+    from dashboard.accounts.provisioning import (
         add_compressor,
         get_or_create_org,
         get_or_create_site,
         upsert_user,
     )
-    from dashboard.database import session_scope
-    from dashboard.ml_cli import ensure_demo_model
-    from ingestion.tokens import issue_token
+    from dashboard.app import create_server
+    from dashboard.app.cli.ml_commands import ensure_demo_model
+    from dashboard.core.database import session_scope
+    from dashboard.fleet.device_tokens import issue_token
 
     server = create_server({"DATABASE_URL": url, "INSTANCE_PATH": instance,
                             "SECRET_KEY": "load"})

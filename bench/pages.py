@@ -31,12 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.database import fresh_database  # noqa: E402
 from bench.results import record  # noqa: E402
-from dashboard import create_app  # noqa: E402
-from dashboard.accounts import get_or_create_org, upsert_user  # noqa: E402
-from dashboard.database import session_scope  # noqa: E402
-from dashboard.models import utcnow  # noqa: E402
-from dashboard.partitions import maintain  # noqa: E402
-from ingestion.rollup import HOUR, MINUTE, rebuild_sql  # noqa: E402
+from dashboard.accounts.provisioning import get_or_create_org, upsert_user  # noqa: E402
+from dashboard.app import create_app  # noqa: E402
+from dashboard.core.database import session_scope  # noqa: E402
+from dashboard.core.models import utcnow  # noqa: E402
+from dashboard.fleet.partitions import maintain  # noqa: E402
+from dashboard.fleet.rollups import HOUR, MINUTE, rebuild_sql  # noqa: E402
 from tests.dash_client import call_callback  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_pages"
@@ -214,7 +214,7 @@ def main() -> None:
          cb("history-grid.filterModel", {"history-score.value": [0, 100]})),
     ]
     with server.app_context():
-        from dashboard.database import db_session
+        from dashboard.core.database import db_session
 
         total = db_session().scalar(sa.text("select count(*) from diagnosis where org_id = 1"))
         readings = db_session().scalar(sa.text("select count(*) from reading"))

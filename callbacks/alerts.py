@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from callbacks.alerts_badge import SEVERITY_COLORS
 from callbacks.guard import guarded
+from dashboard.accounts.auth import user_has_role
 from dashboard.alerts import AlertsInputError, acknowledge_alert, resolve_alert
 from dashboard.alerts.conditions import in_language
 from dashboard.alerts.queries import (
@@ -26,10 +27,9 @@ from dashboard.alerts.queries import (
     list_alerts,
     scope_options,
 )
-from dashboard.auth import user_has_role
-from dashboard.database import db_session
-from dashboard.i18n import current_language, tr
-from dashboard.models import utcnow
+from dashboard.core.database import db_session
+from dashboard.core.i18n import current_language, tr
+from dashboard.core.models import utcnow
 
 STATE_STYLE = {"open": ("danger", ("Open", "미확인")),
                "acknowledged": ("warning", ("Acknowledged", "확인됨")),

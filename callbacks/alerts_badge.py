@@ -17,8 +17,8 @@ from dashboard.alerts.queries import (
     newest_alert_id,
     open_alert_count,
 )
-from dashboard.database import db_session
-from dashboard.i18n import current_language, tr
+from dashboard.core.database import db_session
+from dashboard.core.i18n import current_language, tr
 
 SEVERITY_COLORS = {"critical": "danger", "warning": "warning", "info": "info"}
 TOAST_MS = 12000

@@ -12,15 +12,15 @@ from flask_login import current_user
 
 from callbacks.alerts_badge import SEVERITY_COLORS
 from callbacks.guard import guarded
+from dashboard.accounts.auth import user_has_role
 from dashboard.alerts import AlertsInputError
 from dashboard.alerts.notify import CHANNEL_KINDS
 from dashboard.alerts.queries import RuleRow, fault_classes, get_rule, list_rules, scope_options
 from dashboard.alerts.rules import ANY_FAULT, KIND_LABELS, PARAMS_MODELS, describe_params
 from dashboard.alerts.settings import ChannelView, channels_overview, save_channels, save_rule
-from dashboard.auth import user_has_role
-from dashboard.database import db_session
-from dashboard.i18n import tr
-from dashboard.models import AlertRule, utcnow
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.core.models import AlertRule, utcnow
 
 # Which form groups each kind shows (the others are hidden and ignored).
 KIND_GROUPS = {

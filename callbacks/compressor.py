@@ -17,22 +17,13 @@ from flask_login import current_user
 
 from callbacks.guard import guarded
 from callbacks.health import humanize_age
-from dashboard.auth import user_has_role
-from dashboard.database import db_session
-from dashboard.figures import (
-    STATUS_BADGE,
-    empty_figure,
-    graph_style,
-    local_text,
-    status_label,
-    zone,
-)
-from dashboard.figures_compressor import figure_health_timeline, figure_sensors
-from dashboard.fleet import effective_status
-from dashboard.i18n import tr
-from dashboard.models import Site, utcnow
-from dashboard.notes import list_notes
-from dashboard.timeseries import (
+from dashboard.accounts.auth import user_has_role
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.core.models import Site, utcnow
+from dashboard.fleet.notes import list_notes
+from dashboard.fleet.overview import effective_status
+from dashboard.fleet.timeseries import (
     RangeError,
     TimeRange,
     diagnosis_series,
@@ -40,6 +31,15 @@ from dashboard.timeseries import (
     resolve_range,
     sensor_series,
 )
+from dashboard.ui.figures.base import (
+    STATUS_BADGE,
+    empty_figure,
+    graph_style,
+    local_text,
+    status_label,
+    zone,
+)
+from dashboard.ui.figures.compressor import figure_health_timeline, figure_sensors
 
 WIDTH_TEXT = {1: ("1 s", "1초"), 2: ("2 s", "2초"), 5: ("5 s", "5초"), 10: ("10 s", "10초"),
               15: ("15 s", "15초"), 30: ("30 s", "30초"), 60: ("1 min", "1분"),

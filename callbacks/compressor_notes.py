@@ -14,13 +14,20 @@ from flask_login import current_user
 
 from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
-from dashboard.auth import user_has_role
-from dashboard.database import db_session
-from dashboard.figures import local_text, zone
-from dashboard.i18n import tr
-from dashboard.models import utcnow
-from dashboard.notes import NoteError, add_note, delete_note, get_note, list_notes, update_note
-from dashboard.timeseries import owned_compressor
+from dashboard.accounts.auth import user_has_role
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.core.models import utcnow
+from dashboard.fleet.notes import (
+    NoteError,
+    add_note,
+    delete_note,
+    get_note,
+    list_notes,
+    update_note,
+)
+from dashboard.fleet.timeseries import owned_compressor
+from dashboard.ui.figures.base import local_text, zone
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 

@@ -14,7 +14,7 @@ from typing import Any
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from dashboard.models import ROLE_RANK
+from dashboard.core.models import ROLE_RANK
 
 GUARDED: set[str] = set()
 

@@ -12,10 +12,10 @@ from flask import current_app
 from flask_login import current_user
 
 from callbacks.guard import guarded
-from dashboard.database import db_session
-from dashboard.figures import STATUS_BADGE, STATUS_ORDER, status_label
-from dashboard.figures_fleet import sparkline_svg, svg_data_uri
-from dashboard.fleet import (
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.core.models import utcnow
+from dashboard.fleet.overview import (
     METRIC_LABELS,
     CompressorCard,
     fleet_cards,
@@ -23,8 +23,8 @@ from dashboard.fleet import (
     org_sites,
     status_counts,
 )
-from dashboard.i18n import tr
-from dashboard.models import utcnow
+from dashboard.ui.figures.base import STATUS_BADGE, STATUS_ORDER, status_label
+from dashboard.ui.figures.fleet import sparkline_svg, svg_data_uri
 
 METRIC_NAMES_KO = {"temperature_c": "온도", "current_a": "전류", "pressure_bar": "압력",
                    "vibration_rms_g": "진동", "humidity_pct": "습도"}

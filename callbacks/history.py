@@ -16,12 +16,10 @@ from flask_login import current_user
 
 from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
-from dashboard.auth import user_has_role
-from dashboard.database import db_session
-from dashboard.figures import empty_figure, local_text, status_label
-from dashboard.figures_history import figure_health_trend
-from dashboard.fleet import org_compressors, org_sites
-from dashboard.history import (
+from dashboard.accounts.auth import user_has_role
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.fleet.history import (
     FilterError,
     HistoryFilter,
     daily_health,
@@ -34,7 +32,9 @@ from dashboard.history import (
     local_day_range,
     review_diagnosis,
 )
-from dashboard.i18n import tr
+from dashboard.fleet.overview import org_compressors, org_sites
+from dashboard.ui.figures.base import empty_figure, local_text, status_label
+from dashboard.ui.figures.history import figure_health_trend
 
 
 def build_filter(site: Any, compressor: Any, label: Any, start_date: str | None,

@@ -11,8 +11,8 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from callbacks.guard import guarded
-from dashboard.database import db_session
-from dashboard.preferences import save_language
+from dashboard.accounts.preferences import save_language
+from dashboard.core.database import db_session
 
 
 def register(app: dash.Dash) -> None:

@@ -1,6 +1,7 @@
 """Settings callbacks: one's own account, and the admin's users and invitations.
-Thin: each reads or changes through dashboard/users.py and dashboard/invitations.py,
-which check the role and the organisation again; callbacks/settings_fleet.py and
+Thin: each reads or changes through dashboard/accounts/users.py and
+dashboard/accounts/invitations.py, which check the role and the organisation again;
+callbacks/settings_fleet.py and
 settings_firmware.py hold the admin's fleet and firmware parts."""
 
 from __future__ import annotations
@@ -16,14 +17,9 @@ from flask_login import current_user, login_user
 from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
-from dashboard.account_mail import mail_verification, send_approved
-from dashboard.database import db_session
-from dashboard.i18n import tr
-from dashboard.invitations import invite, open_invitations, revoke_invitation
-from dashboard.mailer import MailError, public_url
-from dashboard.models import Organization, User
-from dashboard.settings_views import feedback, invitations_table, members_table, role_options
-from dashboard.users import (
+from dashboard.accounts.invitations import invite, open_invitations, revoke_invitation
+from dashboard.accounts.mail import mail_verification, send_approved
+from dashboard.accounts.users import (
     AccountError,
     approve_user,
     change_password,
@@ -33,6 +29,11 @@ from dashboard.users import (
     set_active,
     update_profile,
 )
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.core.mailer import MailError, public_url
+from dashboard.core.models import Organization, User
+from dashboard.ui.settings_tables import feedback, invitations_table, members_table, role_options
 
 ActionResult = tuple[Any, bool]
 

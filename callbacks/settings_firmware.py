@@ -1,4 +1,4 @@
-"""Settings callbacks for firmware releases (ingestion/firmware.py does the checks and
+"""Settings callbacks for firmware releases (dashboard/fleet/firmware.py does the checks and
 storage) and the admin's audit log."""
 
 from __future__ import annotations
@@ -14,20 +14,20 @@ from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
 from callbacks.settings import bump, clicked, me, run_action
-from dashboard.audit import recent_audit, record_audit
-from dashboard.database import db_session
-from dashboard.fleet_admin import list_devices, list_sites
-from dashboard.i18n import tr
-from dashboard.models import FirmwareRelease, User
-from dashboard.settings_views import audit_table, firmware_states_table, releases_table
-from ingestion.audio_store import audio_store
-from ingestion.firmware import (
+from dashboard.accounts.audit import recent_audit, record_audit
+from dashboard.core.blobs import audio_store
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.core.models import FirmwareRelease, User
+from dashboard.fleet.admin import list_devices, list_sites
+from dashboard.fleet.firmware import (
     create_release,
     delete_release,
     device_firmware_states,
     list_releases,
     update_rollout,
 )
+from dashboard.ui.settings_tables import audit_table, firmware_states_table, releases_table
 
 
 def decode_upload(contents: str | None) -> bytes:

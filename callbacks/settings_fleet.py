@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
 from callbacks.settings import bump, clicked, me, run_action
-from dashboard.database import db_session
-from dashboard.fleet_admin import (
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.core.models import Compressor, User
+from dashboard.fleet.admin import (
     add_device,
     add_site,
     device_token,
@@ -24,9 +26,7 @@ from dashboard.fleet_admin import (
     rename_device,
     rename_site,
 )
-from dashboard.i18n import tr
-from dashboard.models import Compressor, User
-from dashboard.settings_views import devices_table, sites_table
+from dashboard.ui.settings_tables import devices_table, sites_table
 
 
 def _typed_value(kind: str, key: str, ident: Any) -> Any:

@@ -19,16 +19,19 @@ from flask_login import current_user
 
 from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
-from dashboard.database import db_session
-from dashboard.figures import (
-    STATUS_BADGE,
-    empty_figure,
-    graph,
-    local_text,
-    score_status,
-    status_label,
+from dashboard.core.database import db_session
+from dashboard.core.i18n import tr
+from dashboard.fleet.overview import org_compressors
+from dashboard.fleet.recordings import (
+    ClipError,
+    RecordingView,
+    decode_wav,
+    list_recordings,
+    load_clip,
+    owned_recording,
 )
-from dashboard.figures_audio import (
+from dashboard.fleet.timeseries import owned_compressor
+from dashboard.ui.figures.audio import (
     dominant_frequency,
     figure_spectrogram,
     figure_spectrum,
@@ -37,17 +40,14 @@ from dashboard.figures_audio import (
     mel_spectrogram,
     spectrum,
 )
-from dashboard.fleet import org_compressors
-from dashboard.i18n import tr
-from dashboard.recordings import (
-    ClipError,
-    RecordingView,
-    decode_wav,
-    list_recordings,
-    load_clip,
-    owned_recording,
+from dashboard.ui.figures.base import (
+    STATUS_BADGE,
+    empty_figure,
+    graph,
+    local_text,
+    score_status,
+    status_label,
 )
-from dashboard.timeseries import owned_compressor
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +184,10 @@ def waterfall(compressor_id: Any, count: Any) -> Any:
 
 
 def upload_analyser() -> tuple[Callable[..., dict] | None, type[Exception]]:
-    """The lead's ``dashboard.analysis.analyze_upload`` when it exists, and the
+    """The lead's ``dashboard.analysis.queue.analyze_upload`` when it exists, and the
     exception it raises with a message meant for people."""
     try:
-        module = importlib.import_module("dashboard.analysis")
+        module = importlib.import_module("dashboard.analysis.queue")
     except ImportError:
         return None, ValueError
     return getattr(module, "analyze_upload", None), getattr(module, "UploadError", ValueError)

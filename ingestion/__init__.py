@@ -6,9 +6,9 @@ from flask import Flask
 
 
 def init_app(server: Flask) -> None:
+    from dashboard.core.blobs import init_store
     from ingestion import firmware_api  # noqa: F401  (adds the OTA routes to bp)
     from ingestion.api import bp
-    from ingestion.audio_store import init_store
     from ingestion.openapi import bp as openapi_bp
 
     init_store(server)

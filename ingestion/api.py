@@ -11,16 +11,16 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from dashboard.database import db_session
-from dashboard.models import Compressor, utcnow
-from dashboard.observability import CLIPS, READING_DUPLICATES, READINGS, REJECTED
+from dashboard.core.blobs import StoreUnavailable, audio_store
+from dashboard.core.database import db_session
+from dashboard.core.models import Compressor, utcnow
+from dashboard.core.observability import CLIPS, READING_DUPLICATES, READINGS, REJECTED
+from dashboard.fleet.device_tokens import verify_token
 from ingestion.audio import MAX_BYTES as MAX_AUDIO_BYTES
 from ingestion.audio import parse_clip, store_clip
-from ingestion.audio_store import StoreUnavailable, audio_store
 from ingestion.errors import ApiError
 from ingestion.readings import ReadingRow, store_readings
 from ingestion.schemas import MAX_BATCH, ReadingIn, oldest_reading_age, parse_timestamp
-from ingestion.tokens import verify_token
 
 bp = Blueprint("ingestion", __name__, url_prefix="/api/esp32")
 DEVICE_MAX_BODY = 5 * 1024 * 1024

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dashboard.models import Compressor, Recording
-from ingestion.audio_store import BlobStore
+from dashboard.core.blobs import BlobStore
+from dashboard.core.models import Compressor, Recording
 from ingestion.errors import ApiError
 
 MIN_RATE, MAX_RATE = 8_000, 48_000

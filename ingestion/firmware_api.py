@@ -8,18 +8,18 @@ from typing import Any
 from flask import Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dashboard.database import db_session
-from dashboard.models import FirmwareRelease
-from ingestion.api import authenticate_device, bp, parse_json_body
-from ingestion.audio_store import StoreUnavailable, audio_store
-from ingestion.errors import ApiError
-from ingestion.firmware import (
+from dashboard.core.blobs import StoreUnavailable, audio_store
+from dashboard.core.database import db_session
+from dashboard.core.models import FirmwareRelease
+from dashboard.fleet.firmware import (
     HW_RE,
     FirmwareError,
     applies_to,
     parse_version,
     release_for_device,
 )
+from ingestion.api import authenticate_device, bp, parse_json_body
+from ingestion.errors import ApiError
 
 
 class FirmwareStatusIn(BaseModel):
@@ -73,7 +73,7 @@ def download_firmware(release_id: int) -> Any:
 
 @bp.post("/firmware/status")
 def firmware_status() -> Any:
-    from dashboard.models import utcnow
+    from dashboard.core.models import utcnow
 
     compressor = authenticate_device()
     try:

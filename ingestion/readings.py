@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dashboard.models import Compressor, Reading
-from ingestion.rollup import add_to_rollups
+from dashboard.core.models import Compressor, Reading
+from dashboard.fleet.rollups import add_to_rollups
 from ingestion.schemas import METRICS
 
 

@@ -1,12 +1,12 @@
 """Alembic environment: the target metadata is the models' metadata; the URL is
-given by dashboard.migrations (config attribute) or read from the environment."""
+given by dashboard.core.migrations (config attribute) or read from the environment."""
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from dashboard import models  # noqa: F401  (registers the tables)
-from dashboard.database import Base
-from dashboard.partitions import include_name
+from dashboard.core import models  # noqa: F401  (registers the tables)
+from dashboard.core.database import Base
+from dashboard.fleet.partitions import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,7 +18,7 @@ def _url() -> str:
         return url
     from pathlib import Path
 
-    from dashboard.config import Settings
+    from dashboard.core.config import Settings
 
     settings = Settings.from_env()
     instance = Path(settings.INSTANCE_PATH or Path(__file__).resolve().parents[1] / "instance")

@@ -6,10 +6,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import current_app
 
+from dashboard.accounts.auth import page_guard, user_has_role
 from dashboard.alerts.notify import CHANNEL_KINDS, CHANNEL_LABELS
 from dashboard.alerts.rules import KIND_LABELS, SENSOR_METRICS, SEVERITIES
-from dashboard.auth import page_guard, user_has_role
-from dashboard.i18n import tr
+from dashboard.core.i18n import tr
 
 dash.register_page(
     __name__, path="/alerts", name="Alerts", title="Alerts · SignalCraft",

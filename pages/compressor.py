@@ -6,9 +6,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.auth import page_guard, user_has_role
-from dashboard.figures import graph
-from dashboard.i18n import tr
+from dashboard.accounts.auth import page_guard, user_has_role
+from dashboard.core.i18n import tr
+from dashboard.ui.figures.base import graph
 
 dash.register_page(
     __name__, path_template="/compressor/<cid>", name="Compressor",

@@ -5,9 +5,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import current_app
 
-from dashboard.auth import page_guard
-from dashboard.figures import STATUS_ORDER, status_label
-from dashboard.i18n import tr
+from dashboard.accounts.auth import page_guard
+from dashboard.core.i18n import tr
+from dashboard.ui.figures.base import STATUS_ORDER, status_label
 
 dash.register_page(
     __name__, path="/", name="Fleet health", title="Fleet health · SignalCraft",

@@ -7,10 +7,10 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.auth import page_guard, user_has_role
-from dashboard.figures import graph
-from dashboard.history import REFRESH_COLUMN, FilterError, HistoryFilter, filter_model
-from dashboard.i18n import tr
+from dashboard.accounts.auth import page_guard, user_has_role
+from dashboard.core.i18n import tr
+from dashboard.fleet.history import REFRESH_COLUMN, FilterError, HistoryFilter, filter_model
+from dashboard.ui.figures.base import graph
 
 dash.register_page(
     __name__, path="/history", name="Diagnosis history", title="History · SignalCraft",

@@ -7,9 +7,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.auth import page_guard, user_has_role
-from dashboard.fleet_admin import KINDS
-from dashboard.i18n import tr
+from dashboard.accounts.auth import page_guard, user_has_role
+from dashboard.core.i18n import tr
+from dashboard.fleet.admin import KINDS
 
 dash.register_page(
     __name__, path="/settings", name="Settings", title="Settings · SignalCraft",

@@ -14,10 +14,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dashboard import create_app
-from dashboard.accounts import add_compressor, get_or_create_org, get_or_create_site, upsert_user
-from dashboard.database import Base, session_scope
-from dashboard.migrations import upgrade
+from dashboard.accounts.provisioning import (
+    add_compressor,
+    get_or_create_org,
+    get_or_create_site,
+    upsert_user,
+)
+from dashboard.app import create_app
+from dashboard.core.database import Base, session_scope
+from dashboard.core.migrations import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get(
@@ -65,7 +70,7 @@ def cheap_password_hashing() -> Iterator[None]:
     The hash format carries its parameters, so verification is unchanged."""
     from argon2 import PasswordHasher
 
-    import dashboard.auth as auth
+    import dashboard.accounts.auth as auth
 
     production = auth._hasher
     auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -144,7 +149,7 @@ class World:
     per role; ``tokens`` maps compressor ids to device tokens."""
 
     def __init__(self, server: Any) -> None:
-        from ingestion.tokens import issue_token
+        from dashboard.fleet.device_tokens import issue_token
 
         self.server = server
         self.users: dict[str, str] = {}
@@ -194,9 +199,9 @@ def demo_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def install_model(server: Any, model_file: Path, name: str = "test") -> int:
     """Register ``model_file`` as the active model of ``server``'s database."""
-    from dashboard.model_registry import activate_version
-    from dashboard.models import ModelVersion
-    from ingestion.audio_store import audio_store
+    from dashboard.analysis.registry import activate_version
+    from dashboard.core.blobs import audio_store
+    from dashboard.core.models import ModelVersion
     from ml.artifacts import load_artifact
 
     key = f"models/{name}-{model_file.stat().st_size}.joblib"

@@ -84,8 +84,8 @@ def page_layout(server: Any, path: str, user_email: str, **query: Any) -> Any:
     from flask_login import login_user
     from plotly.utils import PlotlyJSONEncoder
 
-    from dashboard.database import db_session
-    from dashboard.models import User
+    from dashboard.core.database import db_session
+    from dashboard.core.models import User
 
     page = next(p for p in dash.page_registry.values() if p["path"] == path)
     with server.test_request_context(path):

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from dashboard.models import Compressor, Diagnosis, MaintenanceNote, Reading, Recording, utcnow
-from ingestion.audio_store import audio_store
-from ingestion.rollup import rebuild as rebuild_rollups
+from dashboard.core.blobs import audio_store
+from dashboard.core.models import Compressor, Diagnosis, MaintenanceNote, Reading, Recording, utcnow
+from dashboard.fleet.rollups import rebuild as rebuild_rollups
 
 
 def wav_bytes(freq_hz: float = 50.0, seconds: float = 1.0, sample_rate: int = 16000,
@@ -79,7 +79,7 @@ def add_diagnosis(session: Session, compressor_id: int, ts: dt.datetime,
                   recording_id: int | None = None, confidence: float = 0.9,
                   status: str | None = None, features: dict[str, float] | None = None
                   ) -> Diagnosis:
-    from dashboard.figures import score_status
+    from dashboard.ui.figures.base import score_status
 
     compressor = session.get(Compressor, compressor_id)
     diagnosis = Diagnosis(

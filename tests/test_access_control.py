@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from dashboard.models import ROLE_RANK
+from dashboard.core.models import ROLE_RANK
 
 # rule -> why it needs no login
 PUBLIC = {

@@ -20,8 +20,8 @@ from dashboard.alerts import (
 )
 from dashboard.alerts.channels import SENDERS
 from dashboard.alerts.delivery import MAX_ATTEMPTS, _prepare, claim_delivery, quiet_until
-from dashboard.database import session_scope
-from dashboard.models import (
+from dashboard.core.database import session_scope
+from dashboard.core.models import (
     Alert,
     AlertRule,
     NotificationChannel,

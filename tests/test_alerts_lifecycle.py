@@ -19,8 +19,8 @@ from dashboard.alerts import (
 from dashboard.alerts.conditions import FIRING, Verdict
 from dashboard.alerts.engine import fire
 from dashboard.alerts.rules import parse_params
-from dashboard.database import session_scope
-from dashboard.models import Alert, AlertRule, Compressor, NotificationDelivery, User
+from dashboard.core.database import session_scope
+from dashboard.core.models import Alert, AlertRule, Compressor, NotificationDelivery, User
 from tests.test_alerts_support import (
     T0,
     add_rule,

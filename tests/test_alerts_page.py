@@ -9,8 +9,8 @@ import json
 import sqlalchemy as sa
 
 from dashboard.alerts import evaluate_diagnosis
-from dashboard.database import session_scope
-from dashboard.models import Alert, AlertRule, NotificationChannel, User
+from dashboard.core.database import session_scope
+from dashboard.core.models import Alert, AlertRule, NotificationChannel, User
 from tests.test_alerts_support import (
     T0,
     add_rule,

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from dashboard.alerts import AlertsInputError, ensure_default_rules, evaluate_diagnosis
 from dashboard.alerts.engine import evaluate_periodic
 from dashboard.alerts.rules import normalize_params
-from dashboard.database import session_scope
-from dashboard.models import AlertRule, Compressor
+from dashboard.core.database import session_scope
+from dashboard.core.models import AlertRule, Compressor
 from tests.test_alerts_support import (
     T0,
     add_rule,

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.alerts.rules import normalize_params
-from dashboard.database import session_scope
-from dashboard.models import Alert, AlertEvent, AlertRule, Compressor, Diagnosis, Reading, User
+from dashboard.core.database import session_scope
+from dashboard.core.models import Alert, AlertEvent, AlertRule, Compressor, Diagnosis, Reading, User
 
 T0 = dt.datetime(2025, 3, 3, 1, 0, tzinfo=dt.UTC)  # Monday 10:00 in Seoul
 

@@ -8,15 +8,16 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-import dashboard.baselines as baselines
-from dashboard.analysis import (
+import dashboard.analysis.baselines as baselines
+from dashboard.analysis.queue import (
     STALE_AFTER,
     analyze_recording,
     claim_next_recordings,
     run_analysis_batch,
 )
-from dashboard.database import session_scope
-from dashboard.models import (
+from dashboard.core.blobs import audio_store
+from dashboard.core.database import session_scope
+from dashboard.core.models import (
     Compressor,
     CompressorBaseline,
     Diagnosis,
@@ -24,7 +25,6 @@ from dashboard.models import (
     RecordingFeatures,
     utcnow,
 )
-from ingestion.audio_store import audio_store
 from ml.demo import demo_clip
 from tests.audio_fixtures import wav_bytes
 from tests.conftest import install_model

@@ -5,9 +5,9 @@ import json
 
 import sqlalchemy as sa
 
-from dashboard.auth import hash_password, verify_password
-from dashboard.database import session_scope
-from dashboard.models import User
+from dashboard.accounts.auth import hash_password, verify_password
+from dashboard.core.database import session_scope
+from dashboard.core.models import User
 from tests.conftest import PASSWORD
 
 
@@ -116,8 +116,8 @@ def test_callback_post_must_be_json(client, world):
 
 
 def test_login_form_requires_csrf_token(tmp_path):
-    from dashboard import create_app
-    from dashboard.migrations import upgrade
+    from dashboard.app import create_app
+    from dashboard.core.migrations import upgrade
 
     url = f"sqlite:///{tmp_path / 'c.db'}"
     upgrade(url)

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from selenium.webdriver.common.by import By
 
 from dashboard.alerts import evaluate_diagnosis
-from dashboard.database import session_scope
-from dashboard.models import Alert, AlertRule
+from dashboard.core.database import session_scope
+from dashboard.core.models import Alert, AlertRule
 from tests.test_alerts_support import T0, add_rule, diagnosis
 from tests.test_browser_health import login, save_screenshot
 

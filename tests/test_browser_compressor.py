@@ -6,8 +6,8 @@ import datetime as dt
 
 from selenium.webdriver.common.by import By
 
-from dashboard.database import session_scope
-from dashboard.models import utcnow
+from dashboard.core.database import session_scope
+from dashboard.core.models import utcnow
 from tests.factories import add_diagnosis, add_readings, set_compressor_state
 from tests.test_browser_health import PORT, click, desktop_screenshot, login, phone_screenshots
 

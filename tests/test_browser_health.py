@@ -8,8 +8,8 @@ import requests
 import sqlalchemy as sa
 from selenium.webdriver.common.by import By
 
-from dashboard.database import session_scope
-from dashboard.models import User
+from dashboard.core.database import session_scope
+from dashboard.core.models import User
 from tests.conftest import PASSWORD
 
 PORT = 8053  # the dashboard pages' browser tests; other suites use other ports

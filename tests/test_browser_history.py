@@ -12,8 +12,8 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
-from dashboard.database import session_scope
-from dashboard.models import utcnow
+from dashboard.core.database import session_scope
+from dashboard.core.models import utcnow
 from tests.factories import add_diagnoses
 from tests.test_browser_health import PORT, click, desktop_screenshot, login, phone_screenshots
 

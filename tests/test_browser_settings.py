@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from dashboard.database import session_scope
-from dashboard.models import User
+from dashboard.core.database import session_scope
+from dashboard.core.models import User
 from tests.conftest import PASSWORD
 from tests.fakes.smtp import SmtpSink
 

@@ -4,8 +4,8 @@ media route; screenshots at desktop and phone width; no console errors."""
 
 import datetime as dt
 
-from dashboard.database import session_scope
-from dashboard.models import utcnow
+from dashboard.core.database import session_scope
+from dashboard.core.models import utcnow
 from tests.factories import add_diagnosis, add_recording
 from tests.test_browser_health import PORT, desktop_screenshot, login, phone_screenshots
 

@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.models import Compressor, Site, User
+from dashboard.core.database import session_scope
+from dashboard.core.models import Compressor, Site, User
 
 
 def test_devices_add_creates_org_site_compressor_and_prints_token_last(app, client):

@@ -1,7 +1,7 @@
 """The app factory, configuration and the public health endpoint."""
 
-from dashboard import create_app
-from dashboard.config import Settings
+from dashboard.app import create_app
+from dashboard.core.config import Settings
 
 
 def test_settings_read_environment_with_defaults():

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.figures import local_ms, score_status
-from dashboard.figures_audio import (
+from dashboard.fleet.recordings import ClipError, decode_wav
+from dashboard.fleet.timeseries import METRIC_COLUMNS, RangeError, resolve_range
+from dashboard.ui.figures.audio import (
     dominant_frequency,
     figure_spectrogram,
     figure_spectrum,
@@ -19,11 +20,10 @@ from dashboard.figures_audio import (
     spectrum,
     waveform_envelope,
 )
-from dashboard.figures_compressor import figure_health_timeline, figure_sensors
-from dashboard.figures_fleet import sparkline_points, sparkline_svg, svg_data_uri
-from dashboard.figures_history import figure_health_trend
-from dashboard.recordings import ClipError, decode_wav
-from dashboard.timeseries import METRIC_COLUMNS, RangeError, resolve_range
+from dashboard.ui.figures.base import local_ms, score_status
+from dashboard.ui.figures.compressor import figure_health_timeline, figure_sensors
+from dashboard.ui.figures.fleet import sparkline_points, sparkline_svg, svg_data_uri
+from dashboard.ui.figures.history import figure_health_trend
 from tests.factories import wav_bytes
 
 SR = 16000

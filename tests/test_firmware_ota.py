@@ -6,10 +6,10 @@ import hashlib
 
 import pytest
 
-from dashboard.database import session_scope
-from dashboard.models import Compressor
-from ingestion.audio_store import audio_store
-from ingestion.firmware import (
+from dashboard.core.blobs import audio_store
+from dashboard.core.database import session_scope
+from dashboard.core.models import Compressor
+from dashboard.fleet.firmware import (
     FirmwareError,
     create_release,
     delete_release,

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.database import session_scope
-from dashboard.models import Reading, Recording
+from dashboard.core.database import session_scope
+from dashboard.core.models import Reading, Recording
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1250"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.models import Compressor, Recording
-from ingestion.audio_store import LocalStore, S3Store, audio_store
+from dashboard.core.blobs import LocalStore, S3Store, audio_store
+from dashboard.core.database import session_scope
+from dashboard.core.models import Compressor, Recording
 from tests.audio_fixtures import tone, wav_bytes
 
 

@@ -7,9 +7,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.models import Compressor, DeviceCredential, Reading
-from ingestion.tokens import revoke_tokens
+from dashboard.core.database import session_scope
+from dashboard.core.models import Compressor, DeviceCredential, Reading
+from dashboard.fleet.device_tokens import revoke_tokens
 
 
 def post(client, token, body, content_type="application/json", **headers):

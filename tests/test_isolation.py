@@ -3,8 +3,8 @@ through pages, callbacks or the API."""
 
 import json
 
-from dashboard.database import session_scope
-from dashboard.models import Compressor
+from dashboard.core.database import session_scope
+from dashboard.core.models import Compressor
 from tests.test_auth import call_health
 
 

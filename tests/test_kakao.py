@@ -10,9 +10,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.migrations import upgrade
-from dashboard.models import AuditLog, Organization, User
+from dashboard.core.database import session_scope
+from dashboard.core.migrations import upgrade
+from dashboard.core.models import AuditLog, Organization, User
 from tests.conftest import PASSWORD, World, _make_app
 from tests.fakes.kakao import FakeKakao
 
@@ -283,10 +283,10 @@ def test_invitation_completes_a_kakao_account_without_organisation(client, kakao
     assert kakao_login(client, kakao).headers["Location"] == "/register/organisation"
     admin = kakao_app.test_client()
     world.login(admin, "A-admin")
-    from dashboard.invitations import invite
+    from dashboard.accounts.invitations import invite
 
     with kakao_app.test_request_context():
-        from dashboard.database import db_session
+        from dashboard.core.database import db_session
 
         db = db_session()
         inviter = db.scalar(sa.select(User).where(User.email == world.users["A-admin"]))

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from dashboard.database import Base, session_scope
-from dashboard.migrations import downgrade, upgrade
-from dashboard.models import (
+from dashboard.core.database import Base, session_scope
+from dashboard.core.migrations import downgrade, upgrade
+from dashboard.core.models import (
     Compressor,
     Diagnosis,
     Organization,
@@ -18,7 +18,7 @@ from dashboard.models import (
     Recording,
     Site,
 )
-from dashboard.partitions import include_name
+from dashboard.fleet.partitions import include_name
 
 
 def test_empty_database_upgrades_to_head_and_back(pg_url):
@@ -98,7 +98,7 @@ def test_partitioning_migration_keeps_every_reading_and_rolls_up_hours(any_url):
                                  "current_a) VALUES (1, :seq, :ts, :ts, :a)"),
                          {"seq": i, "ts": ts.replace(tzinfo=None) if engine.dialect.name ==
                           "sqlite" else ts, "a": float(i)})
-        from ingestion.rollup import rebuild_sql
+        from dashboard.fleet.rollups import rebuild_sql
         conn.execute(sa.text(rebuild_sql(engine.dialect.name)))
     upgrade(any_url)
     with engine.begin() as conn:
@@ -107,7 +107,7 @@ def test_partitioning_migration_keeps_every_reading_and_rolls_up_hours(any_url):
         assert conn.execute(sa.text("SELECT sum(n), sum(current_a_sum) FROM reading_hour")
                             ).one() == (40, float(sum(range(40))))
         if engine.dialect.name == "postgresql":
-            from dashboard.partitions import monthly_partitions
+            from dashboard.fleet.partitions import monthly_partitions
 
             assert conn.execute(sa.text("SELECT count(*) FROM reading_default")).scalar() == 0
             months = {dt.datetime(t.year, t.month, 1, tzinfo=dt.UTC)

@@ -7,9 +7,9 @@ import json
 import pytest
 import soundfile as sf
 
-from dashboard.database import session_scope
-from dashboard.model_registry import active_version, load_version
-from dashboard.models import ModelVersion
+from dashboard.analysis.registry import active_version, load_version
+from dashboard.core.database import session_scope
+from dashboard.core.models import ModelVersion
 from ml.demo import demo_clip
 
 
@@ -92,7 +92,7 @@ def test_worker_also_runs_the_periodic_jobs(app, monkeypatch):
     def stop(_seconds):
         raise Stop
 
-    monkeypatch.setattr("dashboard.ml_cli.time.sleep", stop)
+    monkeypatch.setattr("dashboard.app.cli.ml_commands.time.sleep", stop)
     result = app.test_cli_runner().invoke(args=["worker", "--interval", "0"])
     assert isinstance(result.exception, Stop), result.output  # one idle pass, then out
     scheduler = app.extensions["sc_scheduler"]

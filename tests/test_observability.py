@@ -1,6 +1,6 @@
 """/healthz, /readyz, /metrics and request ids."""
 
-from ingestion.audio_store import LocalStore
+from dashboard.core.blobs import LocalStore
 from tests.audio_fixtures import tone, wav_bytes
 
 
@@ -59,7 +59,7 @@ def test_json_log_lines_carry_the_request_id():
     import json
     import logging
 
-    from dashboard.observability import JsonFormatter
+    from dashboard.core.observability import JsonFormatter
 
     record = logging.LogRecord("signalcraft", logging.INFO, __file__, 1, "hello %s", ("x",), None)
     record.request_id = "rid-1"

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.models import MaintenanceNote, utcnow
-from dashboard.notes import NoteError, update_note
-from dashboard.timeseries import (
+from dashboard.core.database import session_scope
+from dashboard.core.models import MaintenanceNote, utcnow
+from dashboard.fleet.notes import NoteError, update_note
+from dashboard.fleet.timeseries import (
     TimeRange,
     bucket_seconds,
     diagnosis_series,
@@ -22,7 +22,7 @@ from tests.factories import add_diagnosis, add_note, add_readings
 
 def _series_on(server, org_id, cid, time_range, **kwargs):
     with server.app_context():
-        from dashboard.database import db_session
+        from dashboard.core.database import db_session
 
         return sensor_series(db_session(), org_id, cid, time_range, **kwargs)
 
@@ -166,7 +166,7 @@ def test_timeline_shows_diagnoses_and_notes(client, world, dash_app):
     assert scores["marker"]["color"] == ["#ffc107", "#198754"]  # warning, healthy
     assert any(a.get("hovertext") == "Bearing greased" for a in fig["layout"]["annotations"])
     with world.server.app_context():
-        from dashboard.database import db_session
+        from dashboard.core.database import db_session
 
         frame = diagnosis_series(db_session(), world.org_ids["B"], cid,
                                  TimeRange(now - dt.timedelta(days=1), now))
@@ -222,7 +222,7 @@ def test_viewers_and_other_organisations_cannot_write_notes(client, world, dash_
     assert "찾을 수 없습니다" in text_of(output_of(resp, "compressor-note-message", "children"))
     assert [t for t, _ in _notes(dash_app.server, cid)] == ["Original"]
     with dash_app.server.test_request_context():
-        from dashboard.database import db_session
+        from dashboard.core.database import db_session
 
         with pytest.raises(NoteError):
             update_note(db_session(), world.org_ids["B"], note_id, utcnow(), "Hijack")

@@ -8,10 +8,10 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from dashboard.accounts import add_compressor, get_or_create_site
-from dashboard.database import engine_for, session_scope
-from dashboard.fleet import health_sparklines
-from dashboard.models import Organization, utcnow
+from dashboard.accounts.provisioning import add_compressor, get_or_create_site
+from dashboard.core.database import engine_for, session_scope
+from dashboard.core.models import Organization, utcnow
+from dashboard.fleet.overview import health_sparklines
 from tests.dash_client import call_callback, ids_in, output_of, text_of
 from tests.factories import add_diagnosis, set_compressor_state
 
@@ -99,7 +99,7 @@ def test_sparklines_bucket_each_compressor_and_skip_other_orgs(app, world):
         add_diagnosis(s, a1, now - dt.timedelta(hours=30), health_score=5.0)  # too old
         add_diagnosis(s, b1, now - dt.timedelta(minutes=5), health_score=50.0)
     with app.app_context():
-        from dashboard.database import db_session
+        from dashboard.core.database import db_session
 
         lines = health_sparklines(db_session(), world.org_ids["A"], now)
     assert set(lines) == {a1}

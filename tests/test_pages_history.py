@@ -9,8 +9,9 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.history import (
+from dashboard.core.database import session_scope
+from dashboard.core.models import Diagnosis, User
+from dashboard.fleet.history import (
     FilterError,
     HistoryFilter,
     daily_health,
@@ -19,7 +20,6 @@ from dashboard.history import (
     filter_model,
     filter_to_args,
 )
-from dashboard.models import Diagnosis, User
 from tests.dash_client import call_callback, output_of, text_of
 from tests.factories import add_diagnoses
 
@@ -175,7 +175,7 @@ def test_analysts_review_diagnoses_and_the_verdict_is_kept(history, pg_dash_app)
 def test_daily_trend_is_the_mean_per_compressor_and_local_day(history):
     server, _client, world = history
     with server.app_context():
-        from dashboard.database import db_session
+        from dashboard.core.database import db_session
 
         rows = daily_health(db_session(), world.org_ids["A"],
                             HistoryFilter(compressor_id=world.compressors["A"][0]), "Asia/Seoul")

@@ -3,8 +3,8 @@ choice in its query string (other parameters kept), and the layout follows it.""
 
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.models import User
+from dashboard.core.database import session_scope
+from dashboard.core.models import User
 from tests.dash_client import call_callback, output_of, page_layout, text_of
 
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from dashboard.database import session_scope
-from dashboard.models import utcnow
+from dashboard.core.database import session_scope
+from dashboard.core.models import utcnow
 from tests.conftest import install_model
 from tests.dash_client import call_callback, ids_in, output_of, page_layout, text_of
 from tests.factories import add_diagnosis, add_recording, wav_bytes

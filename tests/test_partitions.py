@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.database import session_scope
-from dashboard.models import Compressor, Reading, ReadingHour, ReadingMinute, utcnow
-from dashboard.partitions import add_months, maintain, month_start, monthly_partitions
-from dashboard.timeseries import TimeRange, sensor_series
+from dashboard.core.database import session_scope
+from dashboard.core.models import Compressor, Reading, ReadingHour, ReadingMinute, utcnow
+from dashboard.fleet.partitions import add_months, maintain, month_start, monthly_partitions
+from dashboard.fleet.timeseries import TimeRange, sensor_series
 from ingestion.readings import ReadingRow, store_readings
 
 

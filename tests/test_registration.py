@@ -9,9 +9,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.models import AuditLog, Organization, User, UserToken
-from dashboard.registration import read_registration
+from dashboard.accounts.registration import read_registration
+from dashboard.core.database import session_scope
+from dashboard.core.models import AuditLog, Organization, User, UserToken
 from tests.conftest import PASSWORD
 from tests.fakes.smtp import SmtpSink
 

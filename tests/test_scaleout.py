@@ -16,10 +16,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from dashboard import create_app
-from dashboard.accounts import add_compressor, get_or_create_org, get_or_create_site
-from dashboard.database import session_scope
-from dashboard.models import CompressorBaseline, Diagnosis, Recording
+from dashboard.accounts.provisioning import add_compressor, get_or_create_org, get_or_create_site
+from dashboard.app import create_app
+from dashboard.core.database import session_scope
+from dashboard.core.models import CompressorBaseline, Diagnosis, Recording
 from ml.demo import DEMO_CLASSES, demo_clip
 from tests.audio_fixtures import wav_bytes
 from tests.conftest import _truncate_all, install_model, missing
@@ -72,7 +72,7 @@ def _server(tmp_path: Path, pg_url: str, **extra):
 
 def provision(server, n: int) -> dict[int, str]:
     """``n`` compressors in one organisation; returns {compressor id: device token}."""
-    from ingestion.tokens import issue_token
+    from dashboard.fleet.device_tokens import issue_token
 
     tokens: dict[int, str] = {}
     with session_scope(server) as session:
@@ -292,8 +292,8 @@ def test_killed_worker_mid_job_leaves_recording_analysed_exactly_once(
 def test_database_restart_during_ingest_loses_and_doubles_nothing(tmp_path):
     """Restarts a PostgreSQL cluster of the test's own (the shared one may be in use by
     other test runs), while simulated devices post readings to a live server."""
-    from dashboard.migrations import upgrade
-    from dashboard.models import Reading
+    from dashboard.core.migrations import upgrade
+    from dashboard.core.models import Reading
     from firmware.simulator import DeviceState, Simulator
 
     cluster = PrivateCluster.find()

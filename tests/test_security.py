@@ -10,9 +10,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.migrations import upgrade
-from dashboard.models import AuditLog
+from dashboard.core.database import session_scope
+from dashboard.core.migrations import upgrade
+from dashboard.core.models import AuditLog
 from tests.conftest import PASSWORD, World, _make_app, missing
 
 

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from flask_login import login_user
 
-from dashboard.database import db_session, session_scope
-from dashboard.models import (
+from dashboard.core.database import db_session, session_scope
+from dashboard.core.models import (
     AuditLog,
     Compressor,
     DeviceCredential,
@@ -25,7 +25,7 @@ from dashboard.models import (
     Site,
     User,
 )
-from ingestion.tokens import verify_token
+from dashboard.fleet.device_tokens import verify_token
 from tests.conftest import PASSWORD
 from tests.fakes.smtp import SmtpSink
 

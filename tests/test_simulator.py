@@ -4,11 +4,11 @@ duplicates."""
 
 import sqlalchemy as sa
 
-from dashboard.database import session_scope
-from dashboard.models import Compressor, Reading, Recording
+from dashboard.core.blobs import audio_store
+from dashboard.core.database import session_scope
+from dashboard.core.models import Compressor, Reading, Recording
+from dashboard.fleet.firmware import create_release
 from firmware.simulator import DeviceState, Simulator, backoff_delay, sample_metrics
-from ingestion.audio_store import audio_store
-from ingestion.firmware import create_release
 from tests.live_server import serve
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.alerts.engine import add_event
 from dashboard.alerts.errors import AlertsInputError
-from dashboard.models import Alert, User
+from dashboard.core.models import Alert, User
 
 MAX_COMMENT = 2000
 

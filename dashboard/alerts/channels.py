@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import requests
 from flask import Flask
 
-from dashboard.mailer import MailError, send_email
+from dashboard.core.mailer import MailError, send_email
 
 HTTP_TIMEOUT_S = 10
 KAKAO_TEXT_LIMIT = 200  # Kakao's text template shows at most 200 characters

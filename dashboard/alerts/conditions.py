@@ -24,7 +24,7 @@ from dashboard.alerts.rules import (
     RuleParams,
     SensorLimitParams,
 )
-from dashboard.models import Compressor, Diagnosis, Reading
+from dashboard.core.models import Compressor, Diagnosis, Reading
 
 FIRING, PENDING, CLEAR, UNKNOWN = "firing", "pending", "clear", "unknown"
 # Details are stored as "English · 한국어" (alerts are read by people of either

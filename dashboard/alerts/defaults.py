@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.alerts.rules import normalize_params
-from dashboard.models import AlertRule
+from dashboard.core.models import AlertRule
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"key": "offline", "name": "Device silent · 장치 무응답", "kind": "offline",

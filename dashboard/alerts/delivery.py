@@ -37,9 +37,9 @@ from dashboard.alerts.channels import (
 from dashboard.alerts.conditions import in_language
 from dashboard.alerts.engine import add_event
 from dashboard.alerts.notify import channel_settings, user_channels
-from dashboard.database import session_scope
-from dashboard.mailer import public_url
-from dashboard.models import Alert, Compressor, NotificationDelivery, Site, User
+from dashboard.core.database import session_scope
+from dashboard.core.mailer import public_url
+from dashboard.core.models import Alert, Compressor, NotificationDelivery, Site, User
 
 log = logging.getLogger("signalcraft.alerts.delivery")
 

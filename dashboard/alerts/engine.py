@@ -31,7 +31,7 @@ from dashboard.alerts.rules import (
     max_severity,
     parse_params,
 )
-from dashboard.models import Alert, AlertEvent, AlertRule, Compressor, Diagnosis
+from dashboard.core.models import Alert, AlertEvent, AlertRule, Compressor, Diagnosis
 
 log = logging.getLogger("signalcraft.alerts")
 

@@ -13,8 +13,8 @@ from flask import Flask
 from dashboard.alerts.defaults import ensure_default_rules
 from dashboard.alerts.delivery import deliver_pending
 from dashboard.alerts.engine import evaluate_periodic
-from dashboard.database import session_scope
-from dashboard.models import Organization, utcnow
+from dashboard.core.database import session_scope
+from dashboard.core.models import Organization, utcnow
 
 log = logging.getLogger("signalcraft.alerts.jobs")
 

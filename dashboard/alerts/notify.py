@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashboard.alerts.rules import RuleParams
-from dashboard.models import Alert, NotificationChannel, NotificationDelivery, User
+from dashboard.core.models import Alert, NotificationChannel, NotificationDelivery, User
 
 CHANNEL_KINDS = ("email", "sms", "kakao")
 CHANNEL_LABELS = {"email": ("Email", "이메일"), "sms": ("SMS", "문자"),

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.orm import Session
 
-from dashboard.models import (
+from dashboard.core.models import (
     Alert,
     AlertEvent,
     AlertRule,

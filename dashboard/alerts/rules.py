@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dashboard.alerts.errors import AlertsInputError
-from dashboard.models import ROLES
+from dashboard.core.models import ROLES
 
 DIAGNOSIS_KINDS = ("health_status", "fault_probability", "anomaly")
 PERIODIC_KINDS = ("sensor_limit", "offline")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from dashboard.accounts.audit import record_audit
 from dashboard.alerts.channels import channel_problem
 from dashboard.alerts.delivery import sent_last_hour
 from dashboard.alerts.errors import AlertsInputError
@@ -23,8 +24,7 @@ from dashboard.alerts.rules import (
     validate_name,
     validate_severity,
 )
-from dashboard.audit import record_audit
-from dashboard.models import AlertRule, Compressor, NotificationChannel, Site, User
+from dashboard.core.models import AlertRule, Compressor, NotificationChannel, Site, User
 
 MAX_RATE_LIMIT = 1000
 PRESERVED_PARAMS = ("escalation_roles", "max_renotify", "default_key")

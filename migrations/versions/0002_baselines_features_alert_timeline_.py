@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
-import dashboard.models
+import dashboard.core.models
 from sqlalchemy.dialects import postgresql
 
 revision = '0002'
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('ts', dashboard.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ts', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('action', sa.String(length=60), nullable=False),
     sa.Column('target', sa.String(length=200), nullable=True),
     sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -50,9 +50,9 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('token_hash', sa.String(length=128), nullable=False),
     sa.Column('invited_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', dashboard.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['invited_by_id'], ['user_account.id'], name=op.f('fk_invitation_invited_by_id_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['org_id'], ['organization.id'], name=op.f('fk_invitation_org_id_organization'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invitation')),
@@ -66,9 +66,9 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('purpose', sa.String(length=20), nullable=False),
     sa.Column('token_hash', sa.String(length=128), nullable=False),
-    sa.Column('created_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', dashboard.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_user_token_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_token')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_user_token_token_hash'))
@@ -85,8 +85,8 @@ def upgrade() -> None:
     sa.Column('threshold', sa.Float(), nullable=True),
     sa.Column('feature_set', sa.String(length=64), nullable=True),
     sa.Column('artifact', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['compressor_id'], ['compressor.id'], name=op.f('fk_compressor_baseline_compressor_id_compressor'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_compressor_baseline')),
     sa.UniqueConstraint('compressor_id', name=op.f('uq_compressor_baseline_compressor_id'))
@@ -95,11 +95,11 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('compressor_id', sa.Integer(), nullable=False),
-    sa.Column('ts', dashboard.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ts', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_maintenance_note_author_id_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['compressor_id'], ['compressor.id'], name=op.f('fk_maintenance_note_compressor_id_compressor'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['organization.id'], name=op.f('fk_maintenance_note_org_id_organization'), ondelete='CASCADE'),
@@ -123,7 +123,7 @@ def upgrade() -> None:
     op.create_table('alert_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('alert_id', sa.Integer(), nullable=False),
-    sa.Column('ts', dashboard.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ts', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('detail', sa.Text(), nullable=True),
@@ -136,7 +136,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('alert', schema=None) as batch_op:
         batch_op.add_column(sa.Column('escalation_level', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('last_notified_at', dashboard.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_notified_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('clear_count', sa.Integer(), nullable=False, server_default='0'))
         batch_op.create_index('uq_alert_open_per_rule', ['compressor_id', 'rule_id'], unique=True, postgresql_where=sa.text("state <> 'resolved'"), sqlite_where=sa.text("state <> 'resolved'"))
 
@@ -146,7 +146,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('quiet_hours_end', sa.SmallInteger(), nullable=True))
         batch_op.add_column(sa.Column('kakao_access_token', sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column('kakao_refresh_token', sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column('kakao_token_expires_at', dashboard.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('kakao_token_expires_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=True))
 
 
 

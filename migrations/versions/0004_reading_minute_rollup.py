@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
-import dashboard.models
+import dashboard.core.models
 
 
 revision = '0004'
@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('reading_minute',
     sa.Column('compressor_id', sa.Integer(), nullable=False),
-    sa.Column('minute', dashboard.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('minute', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
     sa.Column('temperature_c_min', sa.Float(), nullable=True),
     sa.Column('temperature_c_sum', sa.Float(), nullable=True),
@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('compressor_id', 'minute', name=op.f('pk_reading_minute'))
     )
     # Existing readings: roll them up once (new ones are added as they arrive).
-    from ingestion.rollup import rebuild_sql
+    from dashboard.fleet.rollups import rebuild_sql
 
     op.execute(rebuild_sql(op.get_bind().dialect.name))
 

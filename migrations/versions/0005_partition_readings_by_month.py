@@ -12,7 +12,7 @@ new and filled from ``reading_minute``.
 """
 from alembic import op
 import sqlalchemy as sa
-import dashboard.models
+import dashboard.core.models
 
 
 revision = '0005'
@@ -28,8 +28,8 @@ def _reading_table(old_layout: bool = False, **kwargs) -> None:
     columns = [
         sa.Column('compressor_id', sa.Integer(), nullable=False),
         sa.Column('seq', sa.BigInteger(), nullable=False),
-        sa.Column('ts', dashboard.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('received_at', dashboard.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('ts', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('received_at', dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
     ] + [sa.Column(name, sa.Float(), nullable=True) for name in METRICS]
     fk = sa.ForeignKeyConstraint(['compressor_id'], ['compressor.id'],
                                  name=op.f('fk_reading_compressor_id_compressor'),
@@ -57,7 +57,7 @@ def _rollup_table(table: str, column: str, **kwargs) -> None:
         sa.Column('n', sa.Integer(), nullable=False),
         *stats,
         sa.Column('compressor_id', sa.Integer(), nullable=False),
-        sa.Column(column, dashboard.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(column, dashboard.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['compressor_id'], ['compressor.id'],
                                 name=op.f(f'fk_{table}_compressor_id_compressor'),
                                 ondelete='CASCADE'),
@@ -91,9 +91,9 @@ def _rollup_columns(column: str) -> tuple[str, ...]:
 
 
 def upgrade() -> None:
-    from dashboard import partitions
-    from dashboard.models import utcnow
-    from ingestion.rollup import HOUR, rebuild_sql
+    from dashboard.fleet import partitions
+    from dashboard.core.models import utcnow
+    from dashboard.fleet.rollups import HOUR, rebuild_sql
 
     bind = op.get_bind()
     postgresql = bind.dialect.name == 'postgresql'

@@ -61,7 +61,7 @@ class SmtpSink:
         self._controller.stop()
 
     def configure(self, app: Any) -> None:
-        """Point a Flask app's mailer (dashboard/mailer.py) at this server."""
+        """Point a Flask app's mailer (dashboard/core/mailer.py) at this server."""
         app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=self.port, SMTP_STARTTLS=False,
                           SMTP_USER="")
 

@@ -1,0 +1,285 @@
+"""Login, logout, password hashing, and the one gate in front of every request.
+
+Flask's ``login_required`` does not cover Dash's own endpoints, so the gate lives in
+``before_request``: anonymous page requests go to /login, anonymous callback and API
+requests get 401 JSON; a signed-in user without an organisation yet (a new Kakao
+account) is held at the registration step. Roles are checked per page (layout) and per
+callback. Every login, good or bad, is audited; POST /login is rate limited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlparse
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as flask_session
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from dashboard.accounts.audit import client_ip, record_audit
+from dashboard.accounts.security import allow
+from dashboard.core.database import db_session
+from dashboard.core.models import ROLE_RANK, User, utcnow
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+_hasher = PasswordHasher()
+bp = Blueprint("auth", __name__)
+
+# Paths anyone may fetch: static bundles carry no data; devices authenticate by token.
+PUBLIC_PREFIXES = (
+    "/login",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/vendor/",
+    "/assets/",
+    "/_dash-component-suites/",
+    "/_favicon.ico",
+    "/favicon.ico",
+    "/api/esp32/",
+    "/auth/",
+    "/register",
+    "/forgot-password",
+    "/reset-password/",
+    "/verify-email/",
+    "/invite/",
+)
+# Where a signed-in user without an organisation may still go.
+ONBOARDING_PATH = "/register/organisation"
+ONBOARDING_ALLOWED = ("/logout",)
+# Dash's data endpoints and the JSON API answer 401 instead of redirecting.
+JSON_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    if not stored_hash:
+        return False
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = db_session().scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        _hasher.hash(password)  # same work as a real check: no timing oracle for emails
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+@login_manager.user_loader
+def _load_user(user_key: str) -> User | None:
+    try:
+        user_id, version = (int(part) for part in user_key.split(":", 1))
+    except ValueError:
+        return None
+    user = db_session().get(User, user_id)
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    return user
+
+
+def _is_public(path: str) -> bool:
+    return any(path == p or path.startswith(p) for p in PUBLIC_PREFIXES)
+
+
+def _gate() -> Any:
+    path = request.path
+    if _is_public(path):
+        return None
+    if not current_user.is_authenticated:
+        if path.startswith(JSON_PREFIXES):
+            return jsonify(error="unauthorized", detail="login required"), 401
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.org_id is None and not path.startswith(ONBOARDING_ALLOWED):
+        if path.startswith(JSON_PREFIXES):
+            return jsonify(error="onboarding", detail="finish registration first"), 403
+        return redirect(ONBOARDING_PATH)
+    if request.method == "POST" and path.startswith("/_dash-update-component"):
+        # Browsers cannot send a cross-site JSON POST without a CORS preflight,
+        # so insisting on JSON is this endpoint's CSRF protection.
+        if not request.is_json:
+            return jsonify(error="bad_request", detail="JSON body required"), 400
+    return None
+
+
+def require_role(min_role: str) -> Callable:
+    """For Flask views: 401 when anonymous, 403 when the role is too low."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return jsonify(error="unauthorized", detail="login required"), 401
+            if not current_user.has_role(min_role):
+                return jsonify(error="forbidden", detail=f"{min_role} role required"), 403
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def user_has_role(min_role: str) -> bool:
+    return bool(
+        current_user.is_authenticated
+        and ROLE_RANK.get(current_user.role, -1) >= ROLE_RANK[min_role]
+    )
+
+
+def safe_next(target: str | None) -> str:
+    # Only same-site relative paths: never an open redirect.
+    if not target:
+        return "/"
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+_safe_next = safe_next  # the old private name
+
+
+def _login_failed(email: str, reason: str, message: str, category: str, status: int,
+                  user: User | None = None) -> Any:
+    session = db_session()
+    record_audit(session, user, "login.failure", email or None,
+                 {"method": "password", "reason": reason})
+    session.commit()
+    flash(message, category)
+    return render_template("login.html", email=email), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip().lower()[:254]
+        password = request.form.get("password") or ""
+        ip = client_ip() or "-"
+        if not (allow("LOGIN_RATE_LIMIT", ip, email) and allow("LOGIN_IP_RATE_LIMIT", ip)):
+            flash("Too many login attempts. Wait a minute and try again. / "
+                  "로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.", "danger")
+            return render_template("login.html", email=email), 429, {"Retry-After": "60"}
+        user = authenticate(email, password)
+        if user is None:
+            known = db_session().scalar(sa.select(User).where(User.email == email))
+            return _login_failed(
+                email, "bad_password" if known else "unknown_email",
+                "Wrong email or password. / 이메일 또는 비밀번호가 올바르지 않습니다.",
+                "danger", 401, known)
+        if user.pending:
+            return _login_failed(
+                email, "pending",
+                "Your account waits for an administrator's approval. / 관리자 승인 대기 중입니다.",
+                "warning", 403, user)
+        if not user.active:
+            return _login_failed(email, "disabled",
+                                 "This account is disabled. / 비활성화된 계정입니다.",
+                                 "danger", 403, user)
+        login_user(user, remember=bool(request.form.get("remember")))
+        user.last_login_at = utcnow()
+        record_audit(db_session(), user, "login.success", user.email, {"method": "password"})
+        db_session().commit()
+        if user.org_id is None:
+            return redirect(ONBOARDING_PATH)
+        return redirect(safe_next(request.args.get("next")))
+    if current_user.is_authenticated:
+        return redirect("/")
+    return render_template("login.html", email="")
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> Any:
+    if current_user.is_authenticated:
+        record_audit(db_session(), current_user, "logout", current_user.email)
+        db_session().commit()
+    logout_user()
+    flask_session.pop("kakao_next", None)
+    return redirect(url_for("auth.login"))
+
+
+def init_app(server: Flask) -> None:
+    from dashboard.accounts import security
+
+    security.init_app(server)  # the login view's rate limits live there
+    login_manager.init_app(server)
+    login_manager.login_view = "auth.login"
+    server.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    # Dash's JSON endpoints and the device API are exempt from form CSRF tokens;
+    # the gate above covers the former, bearer tokens the latter.
+    server.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(server)
+    server.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=12))
+    server.config.setdefault("REMEMBER_COOKIE_DURATION", dt.timedelta(days=14))
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=server.config.get("SESSION_COOKIE_SECURE", False),
+    )
+    server.register_blueprint(bp)
+
+    @server.before_request
+    def _csrf_and_gate() -> Any:
+        if (request.method == "POST" and server.config.get("WTF_CSRF_ENABLED", True)
+                and not request.path.startswith(("/_dash-", "/api/"))):
+            csrf.protect()
+        return _gate()
+
+    @server.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> Any:
+        if request.path.startswith(JSON_PREFIXES):
+            return jsonify(error="csrf", detail=exc.description), 400
+        flash("The form expired; please try again. / 양식이 만료되었습니다. 다시 시도하세요.",
+              "warning")
+        if request.path.startswith("/login"):
+            return render_template("login.html", email=""), 400
+        return render_template("message.html", title="Form expired · 양식 만료",
+                               back=request.full_path.rstrip("?")), 400
+
+
+def page_guard(min_role: str) -> Callable:
+    """For Dash page layouts: a page a user's role may not open shows a message
+    instead of its content (the navbar hides the link too, but the server decides)."""
+
+    def decorator(layout: Callable) -> Callable:
+        @wraps(layout)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            from dash import html
+
+            if not user_has_role(min_role):
+                return html.Div(
+                    [html.H1("403", className="h4"),
+                     html.P(f"This page needs the {min_role} role. · "
+                            f"이 페이지는 {min_role} 권한이 필요합니다.")],
+                    className="alert alert-warning", id="page-forbidden",
+                )
+            return layout(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,216 @@
+"""Registration: reading and checking the sign-up form, then creating the account and
+either a new organisation (the person becomes its admin) or a request to join an
+existing one (pending until an admin approves). The same company fields and consents
+complete a Kakao-created account. No Flask views here: dashboard/accounts_web has them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dashboard.accounts.audit import record_audit
+from dashboard.accounts.users import (
+    PHONE_RE,
+    AccountError,
+    normalize_email,
+    password_problem,
+    set_password,
+    user_by_email,
+)
+from dashboard.core.models import Organization, User, utcnow
+
+INDUSTRIES = (
+    ("cold_chain", "Cold chain & logistics · 콜드체인/물류"),
+    ("food", "Food & beverage · 식음료"),
+    ("retail", "Retail · 유통/소매"),
+    ("manufacturing", "Manufacturing · 제조"),
+    ("pharma", "Pharma & healthcare · 제약/의료"),
+    ("chemical", "Chemicals & energy · 화학/에너지"),
+    ("facility", "Building & facilities · 건물/시설 관리"),
+    ("other", "Other · 기타"),
+)
+COMPANY_SIZES = (
+    ("1-9", "1–9"), ("10-49", "10–49"), ("50-249", "50–249"), ("250-999", "250–999"),
+    ("1000+", "1,000+"),
+)
+MAX_DEVICES = 100_000
+TEXT_LIMITS = {"name": 120, "phone": 40, "company": 200, "position": 120, "purpose": 500,
+               "org_name": 200}
+
+
+@dataclass
+class RegistrationData:
+    email: str = ""
+    password: str = ""
+    name: str = ""
+    phone: str = ""
+    company: str = ""
+    position: str = ""
+    industry: str = ""
+    company_size: str = ""
+    purpose: str = ""
+    device_count: int | None = None
+    notify_email: bool = True
+    notify_sms: bool = False
+    notify_kakao: bool = False
+    accept_terms: bool = False
+    accept_privacy: bool = False
+    accept_marketing: bool = False
+    org_mode: str = "create"  # create / join
+    org_name: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _checked(form: Mapping[str, str], key: str) -> bool:
+    return (form.get(key) or "").lower() in {"1", "on", "true", "yes", "y"}
+
+
+def read_registration(form: Mapping[str, str], *, fixed_email: str | None = None,
+                      with_password: bool = True,
+                      with_organisation: bool = True) -> RegistrationData:
+    """Every field read and checked; ``errors`` maps a field to a two-language message.
+    ``fixed_email``: the address is already known (an invitation, a Kakao account) and
+    the form's is ignored; ``with_password``: a password is chosen (not for Kakao);
+    ``with_organisation``: the create-or-join choice is asked (not when an invitation
+    decides it)."""
+    text = {k: (form.get(k) or "").strip() for k in
+            ("email", "name", "phone", "company", "position", "industry", "company_size",
+             "purpose", "org_mode", "org_name", "device_count")}
+    data = RegistrationData(
+        name=text["name"], phone=text["phone"], company=text["company"],
+        position=text["position"], industry=text["industry"],
+        company_size=text["company_size"], purpose=text["purpose"],
+        notify_email=_checked(form, "notify_email"), notify_sms=_checked(form, "notify_sms"),
+        notify_kakao=_checked(form, "notify_kakao"),
+        accept_terms=_checked(form, "accept_terms"),
+        accept_privacy=_checked(form, "accept_privacy"),
+        accept_marketing=_checked(form, "accept_marketing"),
+        org_mode=text["org_mode"] or "create", org_name=text["org_name"],
+    )
+    err = data.errors
+    if fixed_email is not None:
+        data.email = fixed_email
+    else:
+        try:
+            data.email = normalize_email(text["email"])
+        except AccountError as exc:
+            data.email = text["email"][:254]
+            err["email"] = exc.both()
+    if with_password:
+        data.password = form.get("password") or ""
+        problem = password_problem(data.password, data.email)
+        if problem:
+            err["password"] = problem.both()
+        elif data.password != (form.get("password_confirm") or ""):
+            err["password_confirm"] = "The passwords do not match. · 비밀번호가 일치하지 않습니다."
+    for key, limit in TEXT_LIMITS.items():
+        if len(getattr(data, key)) > limit:
+            err[key] = f"At most {limit} characters. · 최대 {limit}자까지 입력할 수 있습니다."
+    if not data.name:
+        err.setdefault("name", "Please enter your name. · 이름을 입력하세요.")
+    if not data.company:
+        err.setdefault("company", "Please enter your company. · 회사명을 입력하세요.")
+    if data.phone and not PHONE_RE.match(data.phone):
+        err.setdefault("phone", "The phone number looks wrong. · "
+                                "전화번호 형식이 올바르지 않습니다.")
+    if data.notify_sms and not data.phone:
+        err.setdefault("phone", "SMS notifications need a phone number. · "
+                                "SMS 알림을 받으려면 전화번호가 필요합니다.")
+    if data.industry not in dict(INDUSTRIES):
+        err["industry"] = "Please choose an industry. · 업종을 선택하세요."
+    if data.company_size not in dict(COMPANY_SIZES):
+        err["company_size"] = "Please choose the company size. · 회사 규모를 선택하세요."
+    if text["device_count"]:
+        try:
+            data.device_count = int(text["device_count"])
+        except ValueError:
+            data.device_count = None
+        if data.device_count is None or not 0 <= data.device_count <= MAX_DEVICES:
+            err["device_count"] = (f"A whole number from 0 to {MAX_DEVICES}. · "
+                                   f"0~{MAX_DEVICES} 사이의 정수를 입력하세요.")
+    if not data.accept_terms:
+        err["accept_terms"] = "Please accept the terms of service. · 이용약관에 동의해 주세요."
+    if not data.accept_privacy:
+        err["accept_privacy"] = ("Please accept the privacy policy. · "
+                                 "개인정보 처리방침에 동의해 주세요.")
+    if with_organisation:
+        if data.org_mode not in ("create", "join"):
+            err["org_mode"] = ("Choose to create or join an organisation. · "
+                               "조직 생성 또는 가입을 선택하세요.")
+        if not data.org_name:
+            err.setdefault("org_name", "Please enter the organisation's name. · "
+                                       "조직 이름을 입력하세요.")
+    return data
+
+
+def apply_profile(user: User, data: RegistrationData) -> None:
+    """Copy the company fields, preferences and consents (with their time) to the user."""
+    now = utcnow()
+    user.name = data.name
+    user.phone = data.phone or None
+    user.company = data.company
+    user.position = data.position or None
+    user.industry = data.industry
+    user.company_size = data.company_size
+    user.purpose = data.purpose or None
+    user.device_count = data.device_count
+    user.notify_email, user.notify_sms = data.notify_email, data.notify_sms
+    user.notify_kakao = data.notify_kakao
+    user.terms_accepted_at = user.terms_accepted_at or now
+    user.privacy_accepted_at = user.privacy_accepted_at or now
+    user.marketing_consent_at = now if data.accept_marketing else None
+
+
+def org_by_name(session: Session, name: str) -> Organization | None:
+    return session.scalar(sa.select(Organization).where(
+        sa.func.lower(Organization.name) == name.strip().lower()))
+
+
+def new_account(session: Session, data: RegistrationData) -> User:
+    """A user from the form's email and password, with the profile applied; no
+    organisation yet. AccountError when the email already has an account."""
+    if user_by_email(session, data.email) is not None:
+        raise AccountError("An account with this email already exists: log in, or reset "
+                           "your password.",
+                           "이미 가입된 이메일입니다. 로그인하거나 비밀번호를 재설정하세요.")
+    user = User(email=data.email, role="viewer", active=True, pending=False)
+    set_password(user, data.password)
+    user.session_version = 1
+    apply_profile(user, data)
+    session.add(user)
+    return user
+
+
+def place_in_organisation(session: Session, user: User, data: RegistrationData) -> str:
+    """Create the organisation (the user is its admin) or file a request to join one
+    (pending). Returns "created" or "pending"."""
+    if data.org_mode == "create":
+        if org_by_name(session, data.org_name) is not None:
+            raise AccountError("An organisation with this name exists. Ask its admin for an "
+                               "invitation, or choose to join it.",
+                               "같은 이름의 조직이 있습니다. 관리자에게 초대를 요청하거나 "
+                               "가입 요청을 선택하세요.")
+        org = Organization(name=data.org_name)
+        session.add(org)
+        session.flush()
+        user.org_id, user.role, user.pending = org.id, "admin", False
+        session.flush()
+        record_audit(session, user, "org.create", org.name)
+        return "created"
+    org = org_by_name(session, data.org_name)
+    if org is None:
+        raise AccountError("No organisation has this name. Check the exact name with your "
+                           "admin, or ask them for an invitation.",
+                           "해당 이름의 조직이 없습니다. 관리자에게 정확한 이름을 확인하거나 "
+                           "초대를 요청하세요.")
+    user.org_id, user.role, user.pending = org.id, "viewer", True
+    session.flush()
+    record_audit(session, user, "user.join_request", org.name)
+    return "pending"

@@ -1,0 +1,128 @@
+"""Password reset by an emailed single-use link, and email verification."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from dashboard.accounts.audit import client_ip, record_audit
+from dashboard.accounts.mail import send_password_reset
+from dashboard.accounts.security import allow
+from dashboard.accounts.tokens import (
+    PURPOSES,
+    consume_user_token,
+    issue_user_token,
+    peek_user_token,
+)
+from dashboard.accounts.users import (
+    AccountError,
+    mark_email_verified,
+    normalize_email,
+    password_problem,
+    set_password,
+    user_by_email,
+)
+from dashboard.accounts.web.pages import message_page
+from dashboard.core.database import db_session
+from dashboard.core.mailer import MailError, public_url
+from dashboard.core.models import User
+
+log = logging.getLogger("signalcraft.accounts")
+bp = Blueprint("passwords", __name__)
+SENT = ["If an account exists for this email, we sent a link to choose a new password. "
+        "It works once, for {minutes} minutes.",
+        "해당 이메일로 가입된 계정이 있으면 비밀번호 재설정 링크를 보냈습니다. "
+        "링크는 {minutes}분 동안 한 번 사용할 수 있습니다."]
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password() -> Any:
+    if request.method == "GET":
+        return render_template("forgot_password.html", email="")
+    raw = (request.form.get("email") or "").strip().lower()[:254]
+    if not allow_reset(raw):
+        flash("Too many requests. Please try again later. · "
+              "요청이 너무 많습니다. 잠시 후 다시 시도하세요.", "danger")
+        return render_template("forgot_password.html", email=raw), 429
+    minutes = int(PURPOSES["reset"].total_seconds() // 60)
+    db = db_session()
+    try:
+        user = user_by_email(db, normalize_email(raw))
+    except AccountError:
+        user = None
+    if user is not None and user.active:
+        token = issue_user_token(db, user, "reset")
+        record_audit(db, user, "password.reset_request", user.email)
+        db.commit()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            send_password_reset(app, user.email, public_url(app, f"/reset-password/{token}"),
+                                minutes)
+        except MailError as exc:
+            # Same answer either way: the page must not tell who has an account.
+            log.error("password reset mail to %s failed: %s", user.email, exc)
+    return message_page("Check your email · 이메일을 확인하세요",
+                        [line.format(minutes=minutes) for line in SENT])
+
+
+def allow_reset(email: str) -> bool:
+    return allow("RESET_RATE_LIMIT", client_ip() or "-", email or "-")
+
+
+def _invalid_link() -> Any:
+    return message_page("Link not valid · 유효하지 않은 링크",
+                        ["This link is invalid, expired or already used. Ask for a new one.",
+                         "링크가 유효하지 않거나 만료되었거나 이미 사용되었습니다. "
+                         "새 링크를 요청하세요."], 404,
+                        [("Send a new link · 새 링크 받기", url_for("passwords.forgot_password"))])
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Any:
+    db = db_session()
+    row = peek_user_token(db, token, "reset")
+    if row is None:
+        return _invalid_link()
+    user = db.get(User, row.user_id)
+    if request.method == "GET":
+        return render_template("reset_password.html", email=user.email, errors={})
+    password = request.form.get("password") or ""
+    errors: dict[str, str] = {}
+    problem = password_problem(password, user.email)
+    if problem:
+        errors["password"] = problem.both()
+    elif password != (request.form.get("password_confirm") or ""):
+        errors["password_confirm"] = "The passwords do not match. · 비밀번호가 일치하지 않습니다."
+    if errors:
+        return render_template("reset_password.html", email=user.email, errors=errors), 400
+    user = consume_user_token(db, token, "reset")
+    if user is None:  # used by a parallel request a moment ago
+        return _invalid_link()
+    set_password(user, password)  # also ends every session of the account
+    mark_email_verified(user)  # the link reached this mailbox
+    record_audit(db, user, "password.reset", user.email)
+    db.commit()
+    flash("Your password was changed. Log in with the new one. · "
+          "비밀번호가 변경되었습니다. 새 비밀번호로 로그인하세요.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/verify-email/<token>")
+def verify_email(token: str) -> Any:
+    db = db_session()
+    user = consume_user_token(db, token, "verify")
+    if user is None:
+        return message_page("Link not valid · 유효하지 않은 링크",
+                            ["This verification link is invalid, expired or already used. "
+                             "Send a new one from Settings.",
+                             "인증 링크가 유효하지 않거나 만료되었거나 이미 사용되었습니다. "
+                             "설정에서 새 링크를 보내세요."], 404)
+    mark_email_verified(user)
+    record_audit(db, user, "user.email_verified", user.email)
+    db.commit()
+    return message_page("Email verified · 이메일 인증 완료",
+                        [f"{user.email} is verified. Thank you!",
+                         "이메일 인증이 완료되었습니다. 감사합니다!"],
+                        links=[("Open SignalCraft · SignalCraft 열기", "/")])

@@ -1,0 +1,2 @@
+"""Diagnosing recordings: the queue (claim, diagnose once, store), each compressor's
+learned baseline, and the registry of trained models."""

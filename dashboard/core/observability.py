@@ -1,0 +1,192 @@
+"""Operations: structured JSON logs with request ids, Prometheus metrics, readiness, and
+Sentry when SENTRY_DSN is set.
+
+``/healthz`` says the process is alive; ``/readyz`` says it can do its job (database,
+audio store, scheduler when enabled) and answers 503 otherwise, so a load balancer
+stops sending traffic. ``/metrics`` is Prometheus text; with METRICS_TOKEN set it needs
+``Authorization: Bearer <token>``. Under gunicorn with several workers set
+PROMETHEUS_MULTIPROC_DIR so counters add up across processes."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, jsonify, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+from dashboard.core.database import engine_for
+
+READINGS = Counter("signalcraft_readings_ingested_total", "Readings stored")
+READING_DUPLICATES = Counter("signalcraft_reading_duplicates_total",
+                             "Readings acknowledged but already stored")
+CLIPS = Counter("signalcraft_clips_ingested_total", "Audio clips stored and queued")
+REJECTED = Counter("signalcraft_ingest_rejected_total", "Device requests refused", ["error"])
+ANALYSIS_SECONDS = Histogram("signalcraft_analysis_seconds", "Time to analyse one recording",
+                             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+ANALYSES = Counter("signalcraft_analyses_total", "Recordings analysed", ["outcome"])
+REQUEST_SECONDS = Histogram("signalcraft_http_request_seconds", "HTTP request latency",
+                            ["route", "method", "status"],
+                            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname, "logger": record.name, "msg": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            out["request_id"] = request_id
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.request_id = g.get("request_id")
+        except RuntimeError:  # outside a request or app context
+            record.request_id = None
+        return True
+
+
+def configure_logging(level: str, json_logs: bool) -> None:
+    root = logging.getLogger()
+    if getattr(root, "_signalcraft_configured", False):
+        root.setLevel(level)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers = [handler]
+    root.setLevel(level)
+    root._signalcraft_configured = True  # type: ignore[attr-defined]
+    for noisy in ("alembic", "apscheduler", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class QueueCollector:
+    """Queue depth and lag, read from the database at scrape time."""
+
+    def __init__(self, server: Flask) -> None:
+        self.server = server
+
+    def collect(self):
+        depth = GaugeMetricFamily("signalcraft_analysis_queue_depth",
+                                  "Recordings waiting for analysis", labels=["status"])
+        lag = GaugeMetricFamily("signalcraft_analysis_queue_lag_seconds",
+                                "Age of the oldest queued recording")
+        from dashboard.core.models import Recording, utcnow
+
+        try:
+            with engine_for(self.server).connect() as conn:
+                counts = dict(conn.execute(
+                    sa.select(Recording.status, sa.func.count())
+                    .where(Recording.status.in_(("queued", "analyzing", "failed")))
+                    .group_by(Recording.status)).all())
+                oldest = conn.execute(sa.select(sa.func.min(Recording.created_at))
+                                      .where(Recording.status == "queued")).scalar()
+        except sa.exc.SQLAlchemyError:
+            return
+        for status in ("queued", "analyzing", "failed"):
+            depth.add_metric([status], counts.get(status, 0))
+        yield depth
+        lag.add_metric([], 0.0 if oldest is None
+                       else max(0.0, (utcnow() - oldest).total_seconds()))
+        yield lag
+
+
+def readiness(server: Flask) -> tuple[dict[str, str], bool]:
+    checks: dict[str, str] = {}
+    try:
+        with engine_for(server).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except sa.exc.SQLAlchemyError as exc:
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        server.extensions["sc_audio_store"].check()
+        checks["audio_store"] = "ok"
+    except Exception as exc:
+        checks["audio_store"] = f"error: {exc}"
+    if server.config.get("SCHEDULER_ENABLED"):
+        scheduler = server.extensions.get("sc_scheduler")
+        checks["scheduler"] = "ok" if scheduler is not None and scheduler.running else "stopped"
+    return checks, all(v == "ok" for v in checks.values())
+
+
+def init_app(server: Flask) -> None:
+    configure_logging(server.config.get("LOG_LEVEL", "INFO"), server.config.get("JSON_LOGS", False))
+    dsn = server.config.get("SENTRY_DSN")
+    if dsn:
+        import sentry_sdk
+        from sentry_sdk.integrations.flask import FlaskIntegration
+
+        sentry_sdk.init(dsn=dsn, integrations=[FlaskIntegration()], traces_sample_rate=0.0,
+                        send_default_pii=False)
+
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    queue = QueueCollector(server)
+
+    @server.before_request
+    def _request_id() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() \
+            else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @server.after_request
+    def _observe(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        started = g.get("request_started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            REQUEST_SECONDS.labels(route, request.method, str(response.status_code)).observe(
+                time.perf_counter() - started)
+        return response
+
+    @server.get("/readyz")
+    def readyz() -> Any:
+        checks, ok = readiness(server)
+        return jsonify(status="ready" if ok else "not ready", checks=checks), 200 if ok else 503
+
+    @server.get("/metrics")
+    def metrics() -> Any:
+        token = server.config.get("METRICS_TOKEN")
+        if token:
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given, token):
+                return jsonify(error="unauthorized", detail="metrics token required"), 401
+        body = generate_latest(registry)
+        extra = CollectorRegistry()
+        extra.register(queue)
+        body += generate_latest(extra)
+        return Response(body, mimetype=CONTENT_TYPE_LATEST)

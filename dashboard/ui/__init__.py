@@ -1,0 +1,1 @@
+"""Building blocks of the pages that callbacks share: figures and settings tables."""

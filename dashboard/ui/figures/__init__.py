@@ -1,0 +1,1 @@
+"""Plotly figure functions, callable without a browser (tests call them directly)."""

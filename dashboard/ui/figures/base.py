@@ -1,0 +1,139 @@
+"""The shared look of every chart and status badge: colours per health level, the
+empty-state figure, the base layout, and UTC -> local wall-clock conversion.
+
+Figure functions live beside this module, one per page (``figures_fleet``,
+``figures_compressor``, ``figures_audio``, ``figures_history``); they are plain
+functions of data, so tests call them without a browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from dash import dcc
+
+from dashboard.core.i18n import tr
+
+STATUS_COLORS = {
+    "healthy": "#198754",
+    "watch": "#0dcaf0",
+    "warning": "#ffc107",
+    "critical": "#dc3545",
+    "learning": "#adb5bd",
+    "offline": "#343a40",
+}
+# Bootstrap colour names for dbc.Badge.
+STATUS_BADGE = {
+    "healthy": "success",
+    "watch": "info",
+    "warning": "warning",
+    "critical": "danger",
+    "learning": "secondary",
+    "offline": "dark",
+}
+STATUS_ORDER = ("critical", "warning", "watch", "healthy", "learning", "offline")
+# Score cut-offs of the health levels (the same as ml.baseline.health_level).
+HEALTH_BANDS = (("healthy", 70.0, 100.0), ("watch", 45.0, 70.0), ("warning", 20.0, 45.0),
+                ("critical", 0.0, 20.0))
+FONT = "system-ui, -apple-system, 'Segoe UI', 'Noto Sans KR', 'Malgun Gothic', sans-serif"
+GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False,
+                                "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def graph(graph_id: str | None = None, height: int = 300, figure: go.Figure | None = None,
+          **props: Any) -> dcc.Graph:
+    """A chart as wide as its container (phones, rotated screens, resized windows)
+    and ``height`` pixels tall: a responsive dcc.Graph fills its own box, so the
+    box gets the height."""
+    extra = {"id": graph_id} if graph_id else {}
+    if figure is not None:
+        extra["figure"] = figure
+    return dcc.Graph(config=GRAPH_CONFIG, responsive=True, style=graph_style(height),
+                     className="sc-graph", **extra, **props)
+
+
+def graph_style(height: int | float | go.Figure | None) -> dict[str, str]:
+    """The box style for a chart of ``height`` pixels (or of a figure's own height)."""
+    if isinstance(height, go.Figure):
+        height = height.layout.height
+    return {"height": f"{int(height or 300)}px", "width": "100%"}
+
+
+def status_label(status: str) -> str:
+    labels = {
+        "healthy": tr("Healthy", "정상"),
+        "watch": tr("Watch", "관찰"),
+        "warning": tr("Warning", "주의"),
+        "critical": tr("Critical", "위험"),
+        "learning": tr("Learning", "학습 중"),
+        "offline": tr("Offline", "오프라인"),
+    }
+    return labels.get(status, status)
+
+
+def score_status(score: float | None) -> str:
+    if score is None or not np.isfinite(score):
+        return "learning"
+    for status, low, _high in HEALTH_BANDS:
+        if score >= low:
+            return status
+    return "critical"
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_ms(ts: pd.Series | pd.DatetimeIndex | list[dt.datetime], tz: str | None) -> np.ndarray:
+    """Wall-clock time in ``tz`` as milliseconds for a plotly date axis.
+
+    Plotly reads numbers on a date axis as UTC milliseconds and shows them as they
+    are, so local wall-clock numbers display as local time; float64 arrays also
+    travel as compact base64 instead of one ISO string per point."""
+    index = pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
+    if len(index) == 0:
+        return np.zeros(0, dtype="float64")
+    wall = index.tz_convert(zone(tz)).tz_localize(None)
+    return wall.as_unit("ms").asi8.astype("float64")
+
+
+def local_text(ts: dt.datetime | None, tz: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if ts is None:
+        return "—"
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.UTC)
+    return ts.astimezone(zone(tz)).strftime(fmt)
+
+
+def base_layout(height: int | None = None, **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "template": "plotly_white",
+        "font": {"family": FONT, "size": 12},
+        "margin": {"l": 48, "r": 12, "t": 28, "b": 36},
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        "uirevision": "keep",  # zoom and legend choices survive live refreshes
+    }
+    if height is not None:
+        layout["height"] = height
+    layout.update(extra)
+    return layout
+
+
+def empty_figure(message: str, height: int = 260) -> go.Figure:
+    """A blank chart that says why it is blank (no data, not allowed, bad input)."""
+    fig = go.Figure()
+    fig.update_layout(**base_layout(height))
+    fig.update_layout(
+        xaxis={"visible": False}, yaxis={"visible": False},
+        annotations=[{"text": message, "showarrow": False, "xref": "paper", "yref": "paper",
+                      "x": 0.5, "y": 0.5, "font": {"size": 14, "color": "#6c757d"}}],
+    )
+    return fig

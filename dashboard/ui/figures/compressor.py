@@ -1,0 +1,145 @@
+"""Compressor page charts: downsampled sensor series (a min-max band around the mean,
+so spikes stay visible) and the health timeline, both with maintenance notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.core.i18n import tr
+from dashboard.fleet.timeseries import METRICS
+from dashboard.ui.figures.base import (
+    HEALTH_BANDS,
+    STATUS_COLORS,
+    base_layout,
+    empty_figure,
+    local_ms,
+    score_status,
+)
+
+METRIC_COLORS = ("#d9480f", "#1c7ed6", "#2b8a3e", "#862e9c", "#0b7285")
+NOTE_COLOR = "#6f42c1"
+
+
+def _with_gaps(frame: pd.DataFrame, width_s: int) -> pd.DataFrame:
+    """Insert empty buckets where a device sent nothing, so lines break there
+    instead of drawing a straight line across an outage."""
+    if len(frame) < 2:
+        return frame
+    grid = pd.date_range(frame["ts"].iloc[0], frame["ts"].iloc[-1], freq=f"{width_s}s")
+    if len(grid) > 3 * len(frame):  # very sparse data: gaps everywhere, keep points
+        return frame
+    return frame.set_index("ts").reindex(grid).rename_axis("ts").reset_index()
+
+
+def _note_marks(fig: go.Figure, notes: Sequence[tuple[dt.datetime, str]], tz: str | None) -> None:
+    """A dotted line across every subplot and a hoverable mark at the top per note.
+    Added in one layout update: plotly re-validates the whole list on every
+    add_shape/add_annotation, which made 20 notes cost 0.4 s."""
+    if not notes:
+        return
+    xs = local_ms([ts for ts, _ in notes], tz)
+    shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+               "line": {"color": NOTE_COLOR, "width": 1, "dash": "dot"}, "layer": "below"}
+              for x in xs]
+    marks = [{"x": x, "xref": "x", "y": 1, "yref": "paper", "text": "▼", "showarrow": False,
+              "yanchor": "bottom", "font": {"color": NOTE_COLOR, "size": 11},
+              "hovertext": text[:300], "captureevents": True}
+             for x, (_ts, text) in zip(xs, notes, strict=True)]
+    fig.update_layout(shapes=list(fig.layout.shapes) + shapes,
+                      annotations=list(fig.layout.annotations) + marks)
+
+
+def figure_sensors(frame: pd.DataFrame, width_s: int, tz: str | None = "UTC",
+                   notes: Sequence[tuple[dt.datetime, str]] = (),
+                   x_range: tuple[dt.datetime, dt.datetime] | None = None) -> go.Figure:
+    """One subplot per metric that has data: the bucket mean as a line inside a
+    shaded band from the bucket's min to its max."""
+    present = [m for m in METRICS
+               if f"{m[0]}_mean" in frame and frame[f"{m[0]}_mean"].notna().any()]
+    if frame.empty or not present:
+        return empty_figure(tr("No sensor readings in this time range.",
+                               "이 기간에 센서 데이터가 없습니다."))
+    data = _with_gaps(frame, width_s)
+    x = local_ms(data["ts"], tz)
+    fig = make_subplots(rows=len(present), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=[f"{tr(en, ko)} ({unit})" for _c, en, ko, unit in present])
+    for row, (col, en, ko, unit) in enumerate(present, start=1):
+        color = METRIC_COLORS[METRICS.index((col, en, ko, unit)) % len(METRIC_COLORS)]
+        # float32 is plenty for a sensor value on screen and halves the JSON.
+        lo = data[f"{col}_min"].to_numpy("float32")
+        mean = data[f"{col}_mean"].to_numpy("float32")
+        hi = data[f"{col}_max"].to_numpy("float32")
+        name = tr(en, ko)
+        fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line={"width": 0}, showlegend=False,
+                                 hoverinfo="skip", connectgaps=False), row=row, col=1)
+        fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor=_rgba(color, 0.18), showlegend=False,
+                                 hoverinfo="skip", connectgaps=False), row=row, col=1)
+        fig.add_trace(go.Scatter(
+            x=x, y=mean, mode="lines", name=name, line={"color": color, "width": 1.5},
+            customdata=np.column_stack([lo, hi]), connectgaps=False, showlegend=False,
+            hovertemplate=(f"{name}: %{{y:.2f}} {unit} "
+                           f"(%{{customdata[0]:.2f}}–%{{customdata[1]:.2f}})<extra></extra>"),
+        ), row=row, col=1)
+    layout = base_layout(height=130 + 150 * len(present), showlegend=False)
+    layout["margin"] = {"l": 52, "r": 12, "t": 36, "b": 32}
+    fig.update_layout(**layout)
+    fig.update_annotations(font={"size": 12}, xanchor="left", x=0)
+    if x_range is not None:
+        fig.update_xaxes(range=list(local_ms(list(x_range), tz)))
+    fig.update_xaxes(type="date", showspikes=True, spikemode="across", spikethickness=1)
+    _note_marks(fig, notes, tz)
+    return fig
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def figure_health_timeline(frame: pd.DataFrame, tz: str | None = "UTC",
+                           notes: Sequence[tuple[dt.datetime, str]] = (),
+                           x_range: tuple[dt.datetime, dt.datetime] | None = None) -> go.Figure:
+    """Health score (0-100) of each diagnosis, coloured by level, over the level
+    bands; bucketed series also show each bucket's worst score."""
+    if frame.empty:
+        fig = empty_figure(tr("No diagnoses in this time range.",
+                              "이 기간에 진단 결과가 없습니다."), height=280)
+        _note_marks(fig, notes, tz)
+        return fig
+    x = local_ms(frame["ts"], tz)
+    scores = frame["health_score"].to_numpy("float64")
+    fig = go.Figure()
+    for status, low, high in HEALTH_BANDS:
+        fig.add_hrect(y0=low, y1=high, fillcolor=STATUS_COLORS[status], opacity=0.07,
+                      line_width=0, layer="below")
+    bucketed = bool((frame["n"] > 1).any())
+    if bucketed:
+        fig.add_trace(go.Scatter(
+            x=x, y=frame["health_min"].to_numpy("float64"), mode="lines",
+            name=tr("Worst in period", "구간 최저"),
+            line={"color": STATUS_COLORS["critical"], "width": 1, "dash": "dot"},
+            hovertemplate="%{y:.0f}<extra></extra>"))
+    colors = [STATUS_COLORS[score_status(s)] for s in scores]
+    labels = frame["label"].fillna("").astype(str).to_numpy()
+    fig.add_trace(go.Scatter(
+        x=x, y=scores, mode="lines+markers", name=tr("Health score", "건강도"),
+        line={"color": "#495057", "width": 1.2},
+        marker={"color": colors, "size": 6 if len(frame) < 400 else 4},
+        customdata=labels,
+        hovertemplate=("%{y:.0f} %{customdata}<extra></extra>" if not bucketed
+                       else "%{y:.0f}<extra></extra>"),
+    ))
+    fig.update_layout(**base_layout(height=280, showlegend=bucketed))
+    fig.update_yaxes(range=[0, 102], title=tr("Health", "건강도"), fixedrange=True)
+    fig.update_xaxes(type="date")
+    if x_range is not None:
+        fig.update_xaxes(range=list(local_ms(list(x_range), tz)))
+    _note_marks(fig, notes, tz)
+    return fig
