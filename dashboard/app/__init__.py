@@ -11,7 +11,7 @@ from flask import Flask, jsonify
 
 from dashboard.accounts import auth
 from dashboard.app import vendor
-from dashboard.core import observability
+from dashboard.core import i18n, observability
 from dashboard.core.config import Settings
 from dashboard.core.database import init_db
 
@@ -46,6 +46,7 @@ def create_server(config: dict[str, Any] | None = None) -> Flask:
     # device API sets its own, tighter limit per request.
     server.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
     observability.init_app(server)
+    i18n.init_app(server)
 
     init_db(server, server.config["SQLALCHEMY_URL"])
     auth.init_app(server)
