@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from callbacks.guard import guarded
 from callbacks.settings import bump, clicked, me, run_action
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import Compressor, User
 from dashboard.fleet.admin import (
     add_device,
@@ -69,8 +69,8 @@ def register(app: dash.Dash) -> None:
     def site_add(n: int | None, name: str | None, version: int | None) -> tuple:
         if not n:
             raise PreventUpdate
-        message, ok = run_action(lambda db, user: tr(
-            f"Site {add_site(db, user, name or '').name} added.", "사이트를 추가했습니다."))
+        message, ok = run_action(lambda db, user: _(
+            "Site %(name)s added.", name=add_site(db, user, name or "").name))
         return message, bump(version), ("" if ok else dash.no_update)
 
     @app.callback(
@@ -84,9 +84,8 @@ def register(app: dash.Dash) -> None:
     def site_rename(_clicks: list, _names: list, version: int | None) -> tuple:
         site_id = clicked().get("site")
         name = _typed_value("settings-site-name", "site", site_id)
-        message, _ok = run_action(lambda db, user: tr(
-            f"Renamed to {rename_site(db, user, site_id, name or '').name}.",
-            "이름을 변경했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Renamed to %(name)s.", name=rename_site(db, user, site_id, name or "").name))
         return message, bump(version)
 
     @app.callback(
@@ -98,8 +97,8 @@ def register(app: dash.Dash) -> None:
     @guarded("admin")
     def site_remove(_clicks: list, version: int | None) -> tuple:
         site_id = clicked().get("site")
-        message, _ok = run_action(lambda db, user: tr(
-            f"Site {remove_site(db, user, site_id)} removed.", "사이트를 삭제했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Site %(name)s removed.", name=remove_site(db, user, site_id)))
         return message, bump(version)
 
     @app.callback(
@@ -117,10 +116,9 @@ def register(app: dash.Dash) -> None:
                    version: int | None) -> tuple:
         if not n:
             raise PreventUpdate
-        message, ok = run_action(lambda db, user: tr(
-            f"Compressor {add_device(db, user, site_id, name or '', kind or '').name} added; "
-            "issue its device token below.",
-            "압축기를 추가했습니다. 아래에서 장치 토큰을 발급하세요."))
+        message, ok = run_action(lambda db, user: _(
+            "Compressor %(name)s added; issue its device token below.",
+            name=add_device(db, user, site_id, name or "", kind or "").name))
         return message, bump(version), ("" if ok else dash.no_update)
 
     @app.callback(
@@ -134,9 +132,8 @@ def register(app: dash.Dash) -> None:
     def device_rename(_clicks: list, _names: list, version: int | None) -> tuple:
         cid = clicked().get("compressor")
         name = _typed_value("settings-device-name", "compressor", cid)
-        message, _ok = run_action(lambda db, user: tr(
-            f"Renamed to {rename_device(db, user, cid, name or '').name}.",
-            "이름을 변경했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Renamed to %(name)s.", name=rename_device(db, user, cid, name or "").name))
         return message, bump(version)
 
     @app.callback(
@@ -148,8 +145,8 @@ def register(app: dash.Dash) -> None:
     @guarded("admin")
     def device_remove(_clicks: list, version: int | None) -> tuple:
         cid = clicked().get("compressor")
-        message, _ok = run_action(lambda db, user: tr(
-            f"Compressor {remove_device(db, user, cid)} removed.", "압축기를 삭제했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Compressor %(name)s removed.", name=remove_device(db, user, cid)))
         return message, bump(version)
 
     token_out = (*out,
@@ -165,9 +162,8 @@ def register(app: dash.Dash) -> None:
             name = db.get(Compressor, int(cid)).name
             if token:
                 issued.append((token, name))
-                return tr(f"New token for {name}: copy it from the window now.",
-                          f"{name}의 새 토큰을 발급했습니다. 창에서 지금 복사하세요.")
-            return tr(f"Every token of {name} revoked.", f"{name}의 모든 토큰을 폐기했습니다.")
+                return _("New token for %(name)s: copy it from the window now.", name=name)
+            return _("Every token of %(name)s revoked.", name=name)
 
         message, ok = run_action(apply)
         if ok and issued:

@@ -24,15 +24,16 @@ from dashboard.alerts.rules import (
     RuleParams,
     SensorLimitParams,
 )
+from dashboard.core.i18n import _, in_language
 from dashboard.core.models import Compressor, Diagnosis, Reading
 
 FIRING, PENDING, CLEAR, UNKNOWN = "firing", "pending", "clear", "unknown"
 # Details are stored as "English · 한국어" (alerts are read by people of either
-# language); in_language() shows one half.
+# language); half_in_language() shows one half.
 LANGUAGE_SEPARATOR = " · "
 
 
-def in_language(text: str | None, language: str) -> str:
+def half_in_language(text: str | None, language: str) -> str:
     if not text or LANGUAGE_SEPARATOR not in text:
         return text or ""
     en, ko = text.split(LANGUAGE_SEPARATOR, 1)
@@ -150,7 +151,10 @@ def judge_sensor(session: Session, params: SensorLimitParams, compressor_id: int
         return Verdict(UNKNOWN)
     if now - first_bad < duration:
         return Verdict(PENDING)
-    en, ko, unit = SENSOR_METRICS[params.metric]
+    metric = SENSOR_METRICS[params.metric]
+    en, unit = metric.label, metric.unit
+    with in_language("ko"):
+        ko = _(metric.label)
     held = int((now - first_bad).total_seconds() // 60)
     word_en = "above" if params.op == "above" else "below"
     word_ko = "초과" if params.op == "above" else "미만"

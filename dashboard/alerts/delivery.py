@@ -34,7 +34,7 @@ from dashboard.alerts.channels import (
     OutgoingMessage,
     channel_problem,
 )
-from dashboard.alerts.conditions import in_language
+from dashboard.alerts.conditions import half_in_language
 from dashboard.alerts.engine import add_event
 from dashboard.alerts.notify import channel_settings, user_channels
 from dashboard.core.database import session_scope
@@ -127,7 +127,7 @@ def compose(alert: Alert, compressor: Compressor, site: Site, language: str,
             link: str) -> tuple[str, str, str]:
     """(subject, text, button title) in the recipient's language."""
     sev = alert.severity.upper()
-    detail = in_language(alert.detail, language)
+    detail = half_in_language(alert.detail, language)
     if language == "en":
         subject = f"[SignalCraft {sev}] {alert.title}"
         text = (f"{sev}: {alert.title}\n{site.name} / {compressor.name}\n{detail}\n"

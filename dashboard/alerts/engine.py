@@ -41,7 +41,7 @@ def _rule_params(rule: AlertRule) -> RuleParams | None:
         return parse_params(rule.kind, rule.params)
     except AlertsInputError as exc:
         # A rule broken by hand in the database must not stop every other rule.
-        log.warning("alert rule %s skipped: %s", rule.id, exc.en)
+        log.warning("alert rule %s skipped: %s", rule.id, exc)
         return None
 
 

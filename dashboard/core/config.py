@@ -55,6 +55,8 @@ class Settings:
     # are dropped once past it; hourly rollups stay). 0 keeps everything.
     READING_RETENTION_DAYS: int = _env("SIGNALCRAFT_READING_RETENTION_DAYS", 400)
     OFFLINE_AFTER_SECONDS: int = _env("SIGNALCRAFT_OFFLINE_AFTER", 120)
+    # language of pages before login when the browser asks for neither ko nor en
+    DEFAULT_LANGUAGE: str = _env("SIGNALCRAFT_DEFAULT_LANGUAGE", "ko")
     HEALTH_REFRESH_MS: int = _env("SIGNALCRAFT_REFRESH_MS", 5000)
     SESSION_COOKIE_SECURE: bool = False
     RATELIMIT_STORAGE_URI: str = "memory://"

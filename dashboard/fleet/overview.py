@@ -15,13 +15,6 @@ from sqlalchemy.orm import Session
 
 from dashboard.core.models import Compressor, Diagnosis, Site, utcnow
 
-METRIC_LABELS = {
-    "temperature_c": ("Temp", "°C"),
-    "current_a": ("Current", "A"),
-    "pressure_bar": ("Pressure", "bar"),
-    "vibration_rms_g": ("Vibration", "g"),
-    "humidity_pct": ("Humidity", "%"),
-}
 SPARK_HOURS = 24
 SPARK_BUCKETS = 24
 

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc
 
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 
 STATUS_COLORS = {
     "healthy": "#198754",
@@ -65,12 +65,12 @@ def graph_style(height: int | float | go.Figure | None) -> dict[str, str]:
 
 def status_label(status: str) -> str:
     labels = {
-        "healthy": tr("Healthy", "정상"),
-        "watch": tr("Watch", "관찰"),
-        "warning": tr("Warning", "주의"),
-        "critical": tr("Critical", "위험"),
-        "learning": tr("Learning", "학습 중"),
-        "offline": tr("Offline", "오프라인"),
+        "healthy": _("Healthy"),
+        "watch": _("Watch"),
+        "warning": _("Warning"),
+        "critical": _("Critical"),
+        "learning": _("Learning"),
+        "offline": _("Offline"),
     }
     return labels.get(status, status)
 
