@@ -21,8 +21,8 @@ from dashboard.accounts.auth import user_has_role
 from dashboard.core.database import db_session
 from dashboard.core.i18n import N_, _
 from dashboard.core.models import Site, utcnow
+from dashboard.core.status import effective_status
 from dashboard.fleet.notes import list_notes
-from dashboard.fleet.overview import effective_status
 from dashboard.fleet.timeseries import (
     RangeError,
     TimeRange,

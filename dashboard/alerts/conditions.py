@@ -26,6 +26,7 @@ from dashboard.alerts.rules import (
 )
 from dashboard.core.i18n import _, in_language
 from dashboard.core.models import Compressor, Diagnosis, Reading
+from dashboard.core.status import DEFAULT_OFFLINE_AFTER_S
 
 FIRING, PENDING, CLEAR, UNKNOWN = "firing", "pending", "clear", "unknown"
 # Details are stored as "English · 한국어" (alerts are read by people of either
@@ -109,8 +110,12 @@ def _judge_anomaly(params: AnomalyParams, diagnosis: Diagnosis) -> Verdict:
                            f"이상 점수 {shown}, 기준선 초과")
 
 
-def judge_offline(params: OfflineParams, compressor: Compressor, now: dt.datetime) -> Verdict:
-    limit = dt.timedelta(minutes=params.minutes)
+def judge_offline(params: OfflineParams, compressor: Compressor, now: dt.datetime,
+                  offline_after_s: int = DEFAULT_OFFLINE_AFTER_S) -> Verdict:
+    """Fires when the compressor shows offline (``dashboard.core.status``, the one
+    definition) and has been silent for the rule's minutes: the minutes are how long an
+    outage lasts before anyone is notified, never a second meaning of "offline"."""
+    limit = dt.timedelta(seconds=max(60 * params.minutes, offline_after_s))
     if compressor.last_seen_at is None:
         # A device registered a moment ago has not had the chance to speak yet.
         if compressor.created_at is None or now - compressor.created_at < limit:

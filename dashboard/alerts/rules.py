@@ -14,6 +14,7 @@ from dashboard.alerts.errors import AlertsInputError
 from dashboard.core.i18n import N_, _
 from dashboard.core.models import ROLES
 from dashboard.core.sensors import METRICS
+from dashboard.core.status import LEVEL_RANK
 
 DIAGNOSIS_KINDS = ("health_status", "fault_probability", "anomaly")
 PERIODIC_KINDS = ("sensor_limit", "offline")
@@ -28,7 +29,7 @@ KIND_LABELS = {
 SEVERITIES = ("info", "warning", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 # "learning" has no rank: a compressor still learning its baseline is neither good nor bad.
-STATUS_RANK = {"healthy": 0, "watch": 1, "warning": 2, "critical": 3}
+STATUS_RANK = LEVEL_RANK
 SENSOR_METRICS = METRICS  # the metrics a sensor rule can watch
 ANY_FAULT = "any"
 NORMAL_LABEL = "normal"

@@ -48,7 +48,6 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 ROLES = ("viewer", "analyst", "manager", "admin")
 ROLE_RANK = {name: rank for rank, name in enumerate(ROLES)}
-HEALTH_LEVELS = ("learning", "healthy", "watch", "warning", "critical")
 RECORDING_STATES = ("queued", "analyzing", "done", "failed")
 
 

@@ -17,28 +17,15 @@ import plotly.graph_objects as go
 from dash import dcc
 
 from dashboard.core.i18n import _
+from dashboard.core.status import (  # noqa: F401  (re-exported for the figure modules)
+    HEALTH_BANDS,
+    STATUS_BADGE,
+    STATUS_COLORS,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    score_status,
+)
 
-STATUS_COLORS = {
-    "healthy": "#198754",
-    "watch": "#0dcaf0",
-    "warning": "#ffc107",
-    "critical": "#dc3545",
-    "learning": "#adb5bd",
-    "offline": "#343a40",
-}
-# Bootstrap colour names for dbc.Badge.
-STATUS_BADGE = {
-    "healthy": "success",
-    "watch": "info",
-    "warning": "warning",
-    "critical": "danger",
-    "learning": "secondary",
-    "offline": "dark",
-}
-STATUS_ORDER = ("critical", "warning", "watch", "healthy", "learning", "offline")
-# Score cut-offs of the health levels (the same as ml.baseline.health_level).
-HEALTH_BANDS = (("healthy", 70.0, 100.0), ("watch", 45.0, 70.0), ("warning", 20.0, 45.0),
-                ("critical", 0.0, 20.0))
 FONT = "system-ui, -apple-system, 'Segoe UI', 'Noto Sans KR', 'Malgun Gothic', sans-serif"
 GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False,
                                 "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -64,24 +51,7 @@ def graph_style(height: int | float | go.Figure | None) -> dict[str, str]:
 
 
 def status_label(status: str) -> str:
-    labels = {
-        "healthy": _("Healthy"),
-        "watch": _("Watch"),
-        "warning": _("Warning"),
-        "critical": _("Critical"),
-        "learning": _("Learning"),
-        "offline": _("Offline"),
-    }
-    return labels.get(status, status)
-
-
-def score_status(score: float | None) -> str:
-    if score is None or not np.isfinite(score):
-        return "learning"
-    for status, low, _high in HEALTH_BANDS:
-        if score >= low:
-            return status
-    return "critical"
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 def zone(name: str | None) -> ZoneInfo:
