@@ -106,7 +106,7 @@ def send_solapi_sms(app: Flask, msg: OutgoingMessage) -> SendResult:
     cfg = app.config
     message = RequestMessage(
         to=korean_number(msg.to), from_=korean_number(cfg["SOLAPI_SENDER"]),
-        text=msg.text[:SMS_TEXT_LIMIT], country="82",
+        text=f"{msg.text[:SMS_TEXT_LIMIT - len(msg.link) - 1]}\n{msg.link}", country="82",
         custom_fields={"delivery": msg.dedupe_key[:100]})
     return _send(app, message)
 
