@@ -26,8 +26,9 @@
   }
 
   function setProps(id, props) {
+    // dcc.Store renders no element: the push card's presence says the stores exist.
     if (window.dash_clientside && window.dash_clientside.set_props &&
-        document.getElementById(id)) {
+        document.getElementById("settings-push-card")) {
       window.dash_clientside.set_props(id, props);
     }
   }
@@ -40,7 +41,7 @@
   }
 
   function report(extra) {
-    if (!document.getElementById("settings-push-state")) return Promise.resolve();
+    if (!document.getElementById("settings-push-card")) return Promise.resolve();
     var state = {
       supported: pushSupported,
       permission: pushSupported ? Notification.permission : "unsupported",
@@ -106,7 +107,7 @@
   // Dash renders the settings page after load: report once each time it appears.
   var shown = false;
   setInterval(function () {
-    var here = Boolean(document.getElementById("settings-push-state"));
+    var here = Boolean(document.getElementById("settings-push-card"));
     if (here && !shown) report();
     shown = here;
   }, 700);
