@@ -25,7 +25,6 @@ from tests.test_alerts_support import (
     diagnosis,
     env_fixture,  # noqa: F401  (fixture)
     minutes,
-    sqlite_env_fixture,  # noqa: F401  (fixture)
 )
 
 KAKAO_ID = 777
@@ -33,12 +32,12 @@ PHONE = "+821012345678"
 
 
 @pytest.fixture
-def kakao(sqlite_env):
+def kakao(env):
     with FakeKakao() as fake:
         fake.add_account(KAKAO_ID, "manager@a.example", "김매니저")
-        sqlite_env.server.config.update(KAKAO_CLIENT_ID=fake.client_id,
-                                        KAKAO_CLIENT_SECRET=fake.client_secret,
-                                        KAKAO_AUTH_URL=fake.url, KAKAO_API_URL=fake.url)
+        env.server.config.update(KAKAO_CLIENT_ID=fake.client_id,
+                                 KAKAO_CLIENT_SECRET=fake.client_secret,
+                                 KAKAO_AUTH_URL=fake.url, KAKAO_API_URL=fake.url)
         yield fake
 
 
@@ -81,8 +80,7 @@ def refresh_calls(fake):
             "refresh_token"]
 
 
-def test_a_token_about_to_expire_is_refreshed_before_the_message(sqlite_env, kakao):
-    env = sqlite_env
+def test_a_token_about_to_expire_is_refreshed_before_the_message(env, kakao):
     old_access, refresh = link_kakao(env, kakao)
     with session_scope(env.server) as s:  # 5 minutes left: inside the renewal margin
         s.execute(sa.update(User).where(User.kakao_id == str(KAKAO_ID))
@@ -103,8 +101,7 @@ def test_a_token_about_to_expire_is_refreshed_before_the_message(sqlite_env, kak
     assert (row.status, row.attempts) == ("sent", 1)
 
 
-def test_a_token_kakao_expired_early_is_refreshed_once_on_401(sqlite_env, kakao):
-    env = sqlite_env
+def test_a_token_kakao_expired_early_is_refreshed_once_on_401(env, kakao):
     link_kakao(env, kakao)
     kakao.expire_access_tokens()  # our row still says 6 hours left
     alert_id = fire(env)
@@ -119,8 +116,7 @@ def test_a_token_kakao_expired_early_is_refreshed_once_on_401(sqlite_env, kakao)
     assert len(refresh_calls(kakao)) == 1 and len(kakao.messages) == 2
 
 
-def test_a_refresh_token_in_its_last_month_is_replaced_and_stored(sqlite_env, kakao):
-    env = sqlite_env
+def test_a_refresh_token_in_its_last_month_is_replaced_and_stored(env, kakao):
     _access, refresh = link_kakao(env, kakao)
     kakao.advance(kakao.refresh_ttl - 10 * 24 * 3600)  # 10 days left; access long expired
     fire(env)
@@ -133,8 +129,7 @@ def test_a_refresh_token_in_its_last_month_is_replaced_and_stored(sqlite_env, ka
     assert refresh_calls(kakao)[-1]["form"]["refresh_token"] == new_refresh
 
 
-def test_a_revoked_refresh_token_disconnects_kakao_and_falls_back_to_sms(sqlite_env, kakao):
-    env = sqlite_env
+def test_a_revoked_refresh_token_disconnects_kakao_and_falls_back_to_sms(env, kakao):
     link_kakao(env, kakao, notify_sms=True, phone=PHONE)
     kakao.revoke(KAKAO_ID)  # the user unlinked SignalCraft in KakaoTalk
     with FakeSmsGateway() as gateway:
@@ -163,8 +158,7 @@ def test_a_revoked_refresh_token_disconnects_kakao_and_falls_back_to_sms(sqlite_
     assert {(d.channel, d.status) for d in log} == {("kakao", "disconnected"), ("sms", "sent")}
 
 
-def test_a_user_reached_only_by_kakao_gets_email_when_kakao_disconnects(sqlite_env, kakao):
-    env = sqlite_env
+def test_a_user_reached_only_by_kakao_gets_email_when_kakao_disconnects(env, kakao):
     link_kakao(env, kakao)
     kakao.revoke(KAKAO_ID)
     with SmtpSink() as sink:
@@ -192,8 +186,7 @@ def test_a_user_reached_only_by_kakao_gets_email_when_kakao_disconnects(sqlite_e
     assert log[1].fallback_for == "kakao"
 
 
-def test_connecting_kakao_again_ends_the_disconnection(sqlite_env, kakao):
-    env = sqlite_env
+def test_connecting_kakao_again_ends_the_disconnection(env, kakao):
     link_kakao(env, kakao)
     kakao.revoke(KAKAO_ID)
     fire(env)
@@ -206,8 +199,7 @@ def test_connecting_kakao_again_ends_the_disconnection(sqlite_env, kakao):
     assert [r.status for r in rows(env, alert_id)] == ["sent"]
 
 
-def test_kakao_unreachable_during_a_refresh_retries_later(sqlite_env, kakao):
-    env = sqlite_env
+def test_kakao_unreachable_during_a_refresh_retries_later(env, kakao):
     link_kakao(env, kakao)
     kakao.expire_access_tokens()
     env.server.config["KAKAO_AUTH_URL"] = "http://127.0.0.1:9"  # nothing listens there
