@@ -59,6 +59,8 @@ BASELINE_METHODS = tuple(METHOD_FAMILIES)
 DEFAULT_METHOD = "families"
 MIN_BASELINE_CLIPS = 8
 CALIBRATION_FLOOR = 0.5  # family scores are squared z-like: below 0.7 sigma is no evidence
+TYPICAL_HEALTHY_RATIO = 0.3  # where score() puts the median healthy clip (x threshold)
+MAX_SHAPE = 6.0
 
 HEALTH_LEVELS = ("healthy", "watch", "warning", "critical")
 LEVEL_CUTOFFS = {"healthy": 70.0, "watch": 45.0, "warning": 20.0}
@@ -89,7 +91,8 @@ class _Fitted:
     model: StateModel
     calibration: dict[str, float]
     threshold: float
-    oof_scores: np.ndarray
+    oof_scores: np.ndarray  # raw (largest calibrated family score)
+    shape: float = 1.0
 
     def ratios(self, X: np.ndarray) -> tuple[dict[str, np.ndarray], Any, np.ndarray]:
         scores, states = self.model.score(X)
@@ -114,7 +117,12 @@ def _fit(X: np.ndarray, families: tuple[str, ...], per_state: bool, folds: int,
                    for f in families}
     combined = np.max(np.vstack([oof[f] / calibration[f] for f in families]), axis=0)
     threshold = float(margin * upper_quantile(combined, quantile))
-    return _Fitted(StateModel(families, per_state).fit(X), calibration, threshold, combined)
+    typical = float(np.median(combined)) / threshold
+    shape = 1.0
+    if TYPICAL_HEALTHY_RATIO < typical < 1.0:
+        shape = float(np.clip(np.log(TYPICAL_HEALTHY_RATIO) / np.log(typical), 1.0, MAX_SHAPE))
+    return _Fitted(StateModel(families, per_state).fit(X), calibration, threshold, combined,
+                   shape)
 
 
 @dataclass
@@ -168,9 +176,11 @@ class Baseline:
                     self.margin)
 
     def _publish(self, n: int) -> None:
-        assert self._current is not None
-        self.threshold = self._current.threshold
-        self.oof_scores = self._current.oof_scores
+        current = self._current
+        assert current is not None
+        self.threshold = current.threshold
+        self.oof_scores = current.threshold * (current.oof_scores / current.threshold) \
+            ** current.shape
         self.n_clips = int(n)
 
     @staticmethod
@@ -195,9 +205,8 @@ class Baseline:
             raise RuntimeError("baseline is not fitted")
         return self._current, self._original
 
-    def score(self, X: np.ndarray) -> np.ndarray:
-        """Anomaly score of each feature row (higher = less like the baseline;
-        above ``threshold`` = anomaly)."""
+    def raw_score(self, X: np.ndarray) -> np.ndarray:
+        """The largest calibrated family score of each row (before ``score``'s shaping)."""
         current, original = self._require()
         X = self._check(X)
         ratios, _, _ = current.ratios(X)
@@ -209,6 +218,21 @@ class Baseline:
                 guard = np.max(np.vstack([pinned[f] for f in strict]), axis=0)
                 score = np.maximum(score, guard * current.threshold / original.threshold)
         return score
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """Anomaly score of each feature row (higher = less like the baseline;
+        above ``threshold`` = anomaly).
+
+        ``threshold x (raw / threshold) ** shape``: a monotone reshaping of
+        ``raw_score`` (same ranking, same threshold) that puts the median
+        out-of-fold healthy clip at ``TYPICAL_HEALTHY_RATIO`` of the threshold, so that
+        ``health_score``'s mapping (0.5 evidence at the threshold) reads a typical
+        healthy clip as healthy. The maximum of several calibrated families crowds
+        healthy clips just under the threshold without it.
+        """
+        current, _ = self._require()
+        raw = self.raw_score(X)
+        return current.threshold * (np.maximum(raw, 0.0) / current.threshold) ** current.shape
 
     def is_anomaly(self, X: np.ndarray) -> np.ndarray:
         """Boolean per row: score above the threshold."""

@@ -101,8 +101,8 @@ def _admission(baseline: Baseline, row: np.ndarray) -> str | None:
     current, original = baseline._current, baseline._original
     assert current is not None and original is not None
     policy = baseline.policy
-    if float(baseline.score(row)[0]) > float(np.quantile(current.oof_scores,
-                                                     policy.admit_quantile)):
+    if float(baseline.raw_score(row)[0]) > float(np.quantile(current.oof_scores,
+                                                         policy.admit_quantile)):
         return "not comfortably normal"
     ratios, _, _ = original.ratios(row)
     if float(np.max([r[0] for r in ratios.values()])) > \

@@ -28,7 +28,8 @@ once). Per band, seven values:
 ``periodicity``    the largest normalised autocorrelation of the frame energies at
                    lags ``PERIOD_RANGE_S`` (1-12 impacts per second): 0 for noise,
                    towards 1 for a regular train of impacts.
-``period_hz``      the impact rate at that largest autocorrelation.
+``period_hz``      the impact rate at the shortest lag whose autocorrelation is within
+                   25 % of that largest one (so twice the period is not picked).
 """
 
 from __future__ import annotations
@@ -155,8 +156,11 @@ def _frame_stats(frames: np.ndarray, crest_db: float, seconds: float) -> list[fl
         acf = acf / acf[0]
         # unbiased: divide by the overlap so long lags are not penalised
         acf[lo:hi + 1] *= len(x) / (len(x) - np.arange(lo, hi + 1))
-        k = lo + int(np.argmax(acf[lo:hi + 1]))
-        periodicity = float(np.clip(acf[k], 0.0, 1.0))
+        window = acf[lo:hi + 1]
+        best = float(window.max())
+        # the shortest lag within a quarter of the best: multiples of the period score alike
+        k = lo + int(np.argmax(window >= 0.75 * best))
+        periodicity = float(np.clip(best, 0.0, 1.0))
         period_hz = float(1.0 / (k * FRAME_SECONDS))
     return [crest_db, p99, kurt, float(rate), regularity, periodicity, period_hz]
 
