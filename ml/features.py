@@ -9,7 +9,7 @@ bank and the MFCC transform are numerically identical to ``librosa.filters.mel``
 (Slaney scale and norm) and ``librosa.feature.mfcc`` (DCT-II, ortho) - the
 tests check that.
 
-Feature families (``FEATURE_NAMES`` gives the exact order, 239 values):
+Feature families (``FEATURE_NAMES`` gives the exact order, 1,654 values):
 
 ==================  =====  ==============================================================
 family              count  what it describes
@@ -40,6 +40,13 @@ family              count  what it describes
                            structural resonances): modulation energy (dB) in 25 bands
                            2-500 Hz, total modulation energy, the peak frequency, the
                            peak's prominence over the median (dB) and envelope kurtosis.
+``impulse``           35   per band (30-300 Hz, 0.3-1.5, 1.5-4, 4-7.6 kHz, all) crest,
+                           tail, kurtosis, impulse rate, regularity, periodicity of
+                           impacts and its rate (``ml.impulse``). Knocks, rattles.
+``lines``           1380   prominence of the strongest line in every cell of a fine grid
+                           (1 Hz cells 20 Hz-1 kHz, 5 Hz cells 1-3 kHz; ``ml.line_grid``).
+                           Used by the baseline only (``CLASSIFIER_COLUMNS`` leaves them
+                           out): new or grown hum and motor lines.
 ==================  =====  ==============================================================
 
 Levels are absolute (dB re full scale, not re the clip's maximum) so a louder
