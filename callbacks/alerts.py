@@ -29,7 +29,7 @@ from dashboard.alerts.queries import (
     scope_options,
 )
 from dashboard.core.database import db_session
-from dashboard.core.i18n import N_, _, current_language
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_, _, current_language
 from dashboard.core.models import utcnow
 
 STATE_STYLE = {"open": ("danger", N_("Open")),
@@ -48,13 +48,13 @@ DELIVERY_COLORS = {"sent": "success", "pending": "secondary", "sending": "info",
 
 
 def format_ts(ts: dt.datetime | None, tz_name: str | None) -> str:
-    """A time in the user's own time zone (Asia/Seoul unless they chose another)."""
+    """A time in the user's own time zone (DEFAULT_TIME_ZONE unless they chose another)."""
     if ts is None:
         return "—"
     try:
-        tz = ZoneInfo(tz_name or "Asia/Seoul")
+        tz = ZoneInfo(tz_name or DEFAULT_TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("Asia/Seoul")
+        tz = ZoneInfo(DEFAULT_TIME_ZONE)
     return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
@@ -80,8 +80,9 @@ def _owner_note(row: AlertRow, tz_name: str | None) -> list:
             f"{format_ts(row.acknowledged_at, tz_name)} · {row.ack_comment or ''}",
             className="small text-secondary"))
     if row.resolved_at:
+        automatic = _("automatic")
         notes.append(html.Div(
-            f"{_('Resolved')}: {row.resolved_by or _('automatic')} · "
+            f"{_('Resolved')}: {row.resolved_by or automatic} · "
             f"{format_ts(row.resolved_at, tz_name)} · {_resolve_note(row)}",
             className="small text-secondary"))
     return notes

@@ -31,6 +31,7 @@ from dashboard.fleet.timeseries import (
     resolve_range,
     sensor_series,
 )
+from dashboard.ui.context import user_zone_name
 from dashboard.ui.figures.base import (
     STATUS_BADGE,
     empty_figure,
@@ -56,10 +57,6 @@ def not_found() -> dbc.Alert:
          dcc.Link(_("Back to the fleet"), href="/")],
         color="warning", id="compressor-not-found",
     )
-
-
-def user_zone_name() -> str:
-    return getattr(current_user, "timezone", None) or "Asia/Seoul"
 
 
 def custom_range(start_date: str | None, end_date: str | None, tz: str
@@ -157,7 +154,7 @@ def sensor_chart(compressor_id: str | None, range_choice: str | None, start_date
     bucket = _(WIDTH_TEXT[width]) if width in WIDTH_TEXT else _("%(n)s s", n=width)
     points = int(frame["n"].sum()) if not frame.empty else 0
     text = _("%(points)s readings · min / mean / max per %(bucket)s",
-             points=f"{points:,}", bucket=bucket)
+             points=format(points, ","), bucket=bucket)
     return fig, text, "", False
 
 

@@ -12,12 +12,12 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _
 from dashboard.core.models import utcnow
+from dashboard.core.timezones import local_text, zone
 from dashboard.fleet.notes import (
     NoteError,
     add_note,
@@ -27,7 +27,7 @@ from dashboard.fleet.notes import (
     update_note,
 )
 from dashboard.fleet.timeseries import owned_compressor
-from dashboard.ui.figures.base import local_text, zone
+from dashboard.ui.context import user_zone_name
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 

@@ -164,7 +164,7 @@ def fleet_view(org_id: int, site_id: int | None, statuses: list[str] | None, vie
         for s in STATUS_ORDER if s in counts
     ]
     cards = [c for c in everything if not statuses or c.status in statuses]
-    updated = _("Updated %(now)s UTC", now=f"{now:%H:%M:%S}")
+    updated = _("Updated %(now)s UTC", now=format(now, "%H:%M:%S"))
     if not cards:
         return (dbc.Alert(_("No compressor matches these filters."), color="light",
                           id="health-no-match"), badges, updated)

@@ -14,7 +14,6 @@ from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
 from dashboard.core.database import db_session
@@ -33,6 +32,7 @@ from dashboard.fleet.history import (
     review_diagnosis,
 )
 from dashboard.fleet.overview import org_compressors, org_sites
+from dashboard.ui.context import user_zone_name
 from dashboard.ui.figures.base import empty_figure, local_text, status_label
 from dashboard.ui.figures.history import figure_health_trend
 
@@ -155,7 +155,7 @@ def register(app: dash.Dash) -> None:
         if args:
             href += "?" + urlencode(args)
         trend = figure_health_trend(daily)
-        count = _("%(total)s diagnoses", total=f"{total:,}")
+        count = _("%(total)s diagnoses", total=format(total, ","))
         return model, href, trend, count, "", False
 
     @app.callback(

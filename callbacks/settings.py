@@ -6,14 +6,13 @@ settings_firmware.py hold the admin's fleet and firmware parts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import dash
 from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
-from flask_login import current_user, login_user
+from flask_login import login_user
 from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
@@ -30,44 +29,12 @@ from dashboard.accounts.users import (
     update_profile,
 )
 from dashboard.core.database import db_session
-from dashboard.core.i18n import _
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, _
 from dashboard.core.mailer import MailError, public_url
 from dashboard.core.models import Organization, User
+from dashboard.ui.actions import bump, clicked, run_action
+from dashboard.ui.context import me
 from dashboard.ui.settings_tables import feedback, invitations_table, members_table, role_options
-
-ActionResult = tuple[Any, bool]
-
-
-def me() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
-def run_action(action: Callable[[Session, User], str]) -> ActionResult:
-    """Run one change in the request's session: commit and a green message, or roll
-    back and a red one. AccountError and ValueError carry the reason to show."""
-    db = db_session()
-    try:
-        message = action(db, me())
-        db.commit()
-    except AccountError as exc:
-        db.rollback()
-        return feedback(exc.localized(), False), False
-    except ValueError as exc:  # e.g. FirmwareError: English only
-        db.rollback()
-        return feedback(str(exc), False), False
-    return feedback(message, True), True
-
-
-def clicked() -> dict[str, Any]:
-    """The pattern-matching id that fired, only for a real click (not a re-render)."""
-    trigger = ctx.triggered_id
-    if not isinstance(trigger, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
-        raise PreventUpdate
-    return dict(trigger)
-
-
-def bump(version: int | None) -> int:
-    return (version or 0) + 1
 
 
 def register(app: dash.Dash) -> None:
@@ -120,7 +87,7 @@ def _register_profile(app: dash.Dash) -> None:
 
         return (user.email, verified, user.name, user.phone or "", user.position or "",
                 user.language, notify, hour(user.quiet_hours_start),
-                hour(user.quiet_hours_end), user.timezone or "Asia/Seoul", kakao)
+                hour(user.quiet_hours_end), user.timezone or DEFAULT_TIME_ZONE, kakao)
 
     @app.callback(
         Output("settings-profile-feedback", "children"),

@@ -13,7 +13,6 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
-from callbacks.settings import bump, clicked, me, run_action
 from dashboard.accounts.audit import recent_audit, record_audit
 from dashboard.core.blobs import audio_store
 from dashboard.core.database import db_session
@@ -27,6 +26,8 @@ from dashboard.fleet.firmware import (
     list_releases,
     update_rollout,
 )
+from dashboard.ui.actions import bump, clicked, run_action
+from dashboard.ui.context import me
 from dashboard.ui.settings_tables import audit_table, firmware_states_table, releases_table
 
 
@@ -51,10 +52,20 @@ def _target_options(kind: str | None) -> list[dict[str, Any]]:
     return []
 
 
-def register(app: dash.Dash) -> None:
-    out = (Output("settings-fw-feedback", "children", allow_duplicate=True),
-           Output("settings-fw-version-store", "data", allow_duplicate=True))
+# Every firmware action answers with its message and a bump of the releases' version.
+out = (Output("settings-fw-feedback", "children", allow_duplicate=True),
+       Output("settings-fw-version-store", "data", allow_duplicate=True))
 
+
+def register(app: dash.Dash) -> None:
+    _register_releases(app)
+    _register_upload_form(app)
+    _register_changes(app)
+    _register_audit(app)
+
+
+def _register_releases(app: dash.Dash) -> None:
+    """The releases table and the devices' update states."""
     @app.callback(
         Output("settings-fw-table", "children"),
         Output("settings-fw-states", "children"),
@@ -75,6 +86,9 @@ def register(app: dash.Dash) -> None:
         return (releases_table(releases, sites, devices),
                 firmware_states_table(device_firmware_states(db, org_id)), options)
 
+
+def _register_upload_form(app: dash.Dash) -> None:
+    """The upload form's choices: rollout targets and the chosen file."""
     @app.callback(
         Output("settings-fw-ids", "options"),
         Output("settings-fw-ids", "value"),
@@ -101,6 +115,9 @@ def register(app: dash.Dash) -> None:
     def show_filename(filename: str | None) -> str:
         return filename or ""
 
+
+def _register_changes(app: dash.Dash) -> None:
+    """Upload a release, change its rollout, delete it."""
     @app.callback(
         *out,
         Input("settings-fw-create", "n_clicks"),
@@ -181,6 +198,9 @@ def register(app: dash.Dash) -> None:
         message, _ok = run_action(apply)
         return message, bump(store_version)
 
+
+def _register_audit(app: dash.Dash) -> None:
+    """The audit log tab."""
     @app.callback(
         Output("settings-audit-table", "children"),
         Input("settings-tabs", "active_tab"),

@@ -11,7 +11,6 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
-from callbacks.settings import bump, clicked, me, run_action
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _
 from dashboard.core.models import Compressor, User
@@ -26,6 +25,8 @@ from dashboard.fleet.admin import (
     rename_device,
     rename_site,
 )
+from dashboard.ui.actions import bump, clicked, run_action
+from dashboard.ui.context import me
 from dashboard.ui.settings_tables import devices_table, sites_table
 
 
@@ -37,10 +38,20 @@ def _typed_value(kind: str, key: str, ident: Any) -> Any:
     return None
 
 
-def register(app: dash.Dash) -> None:
-    out = (Output("settings-devices-feedback", "children", allow_duplicate=True),
-           Output("settings-devices-version", "data", allow_duplicate=True))
+# Every fleet action answers with its message and a bump of the tables' version.
+out = (Output("settings-devices-feedback", "children", allow_duplicate=True),
+       Output("settings-devices-version", "data", allow_duplicate=True))
 
+
+def register(app: dash.Dash) -> None:
+    _register_tables(app)
+    _register_sites(app)
+    _register_devices(app)
+    _register_tokens(app)
+
+
+def _register_tables(app: dash.Dash) -> None:
+    """The sites and devices tables of the Devices tab."""
     @app.callback(
         Output("settings-sites-table", "children"),
         Output("settings-devices-table", "children"),
@@ -57,6 +68,9 @@ def register(app: dash.Dash) -> None:
         return (sites_table(sites), devices_table(list_devices(db, me().org_id)),
                 [{"label": s["name"], "value": str(s["id"])} for s in sites])
 
+
+def _register_sites(app: dash.Dash) -> None:
+    """Add, rename and remove sites."""
     @app.callback(
         *out,
         Output("settings-site-new", "value"),
@@ -101,6 +115,9 @@ def register(app: dash.Dash) -> None:
             "Site %(name)s removed.", name=remove_site(db, user, site_id)))
         return message, bump(version)
 
+
+def _register_devices(app: dash.Dash) -> None:
+    """Add, rename and remove compressors."""
     @app.callback(
         *out,
         Output("settings-device-new", "value"),
@@ -149,6 +166,9 @@ def register(app: dash.Dash) -> None:
             "Compressor %(name)s removed.", name=remove_device(db, user, cid)))
         return message, bump(version)
 
+
+def _register_tokens(app: dash.Dash) -> None:
+    """Issue, rotate and revoke device tokens (shown once in a modal)."""
     token_out = (*out,
                  Output("settings-token-modal", "is_open", allow_duplicate=True),
                  Output("settings-token-value", "children", allow_duplicate=True),

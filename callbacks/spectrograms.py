@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -17,8 +15,8 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 from flask_login import current_user
 
-from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
+from dashboard.analysis.queue import UploadError, analyze_upload
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _
 from dashboard.fleet.overview import org_compressors
@@ -31,6 +29,7 @@ from dashboard.fleet.recordings import (
     owned_recording,
 )
 from dashboard.fleet.timeseries import owned_compressor
+from dashboard.ui.context import user_zone_name
 from dashboard.ui.figures.audio import (
     dominant_frequency,
     figure_spectrogram,
@@ -107,8 +106,9 @@ def summary_card(rec: RecordingView, f0: float | None, f0_source: str) -> html.D
         verdict = [html.Span(rec.label, className="fs-5 fw-semibold me-2", id="spectro-label"),
                    dbc.Badge(f"{status_label(status)} · {rec.health_score:.0f}",
                              color=STATUS_BADGE[status]),
-                   html.Small(_(" confidence %(confidence)s", confidence=f"{rec.confidence:.0%}"),
-                                               className="text-secondary")]
+                   html.Small(_(" confidence %(confidence)s",
+                                confidence=format(rec.confidence, ".0%")),
+                              className="text-secondary")]
     else:
         verdict = [html.Span(_("Not diagnosed yet"),
                              className="text-secondary", id="spectro-label")]
@@ -116,7 +116,7 @@ def summary_card(rec: RecordingView, f0: float | None, f0_source: str) -> html.D
         html.Div(verdict, className="mb-1"),
         html.Small(f"{local_text(rec.ts, tz, '%Y-%m-%d %H:%M:%S')} · {rec.sample_rate} Hz · "
                    f"{rec.duration_s:.1f} s", className="text-secondary d-block"),
-        html.Small(_("Motor line f0 = %(f0)s Hz (%(f0_source)s)", f0=f"{f0:.1f}",
+        html.Small(_("Motor line f0 = %(f0)s Hz (%(f0_source)s)", f0=format(f0, ".1f"),
                                                    f0_source=f0_source) if f0 else
                    _("No clear motor line found."),
                    className="text-secondary d-block", id="spectro-f0"),
@@ -182,16 +182,6 @@ def waterfall(compressor_id: Any, count: Any) -> Any:
     return figure_waterfall(spectra, user_zone_name())
 
 
-def upload_analyser() -> tuple[Callable[..., dict] | None, type[Exception]]:
-    """The lead's ``dashboard.analysis.queue.analyze_upload`` when it exists, and the
-    exception it raises with a message meant for people."""
-    try:
-        module = importlib.import_module("dashboard.analysis.queue")
-    except ImportError:
-        return None, ValueError
-    return getattr(module, "analyze_upload", None), getattr(module, "UploadError", ValueError)
-
-
 def upload_view(contents: str | None, filename: str | None) -> Any:
     if not contents:
         raise PreventUpdate
@@ -213,14 +203,9 @@ def upload_view(contents: str | None, filename: str | None) -> Any:
             dbc.Col(graph("spectro-upload-spectrum", 300, figure_spectrum(spec, f0)), xs=12, lg=6),
         ], className="g-2"),
     ]
-    analyse, upload_error = upload_analyser()
-    if analyse is None:
-        parts.insert(0, dbc.Alert(_("Automatic diagnosis of uploads is not available yet."),
-                                  color="light", className="py-2", id="spectro-upload-diagnosis"))
-        return parts
     try:
-        result = analyse(current_app._get_current_object(), data)
-    except upload_error as exc:  # e.g. no active model yet: say so
+        result = analyze_upload(current_app._get_current_object(), data)
+    except UploadError as exc:  # e.g. no active model yet: say so
         parts.insert(0, dbc.Alert(_("No diagnosis: %(exc)s", exc=exc),
                                   color="light", className="py-2", id="spectro-upload-diagnosis"))
         return parts
@@ -236,7 +221,7 @@ def upload_view(contents: str | None, filename: str | None) -> Any:
         dbc.Badge(status_label(status) + (f" · {float(score):.0f}" if score is not None else ""),
                   color=STATUS_BADGE.get(status, "secondary")),
         html.Small(" " + _("confidence %(confidence)s",
-                             confidence=f"{float(result.get('confidence') or 0):.0%}"),
+                             confidence=format(float(result.get('confidence') or 0), ".0%")),
                    className="text-secondary"),
         html.P(str(result.get("recommended_action") or ""), className="small mb-0 mt-1"),
     ], className="sc-panel mb-2", id="spectro-upload-diagnosis"))

@@ -102,11 +102,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         report = evaluation.cwru_time_split(shared / "cwru")
         out["cwru_time_split"] = {k: report[k] for k in
                                   ("sample_rate", "clip_seconds", "train", "test", "held_out")}
-        out["cwru_cross_load"] = evaluation.cwru_cross_load(shared / "cwru")
+        out["cwru_cross_load"] = evaluation.cwru_cross_load(shared / "cwru", clip_seconds=0.25)
+        out["cwru_anomaly"] = evaluation.cwru_anomaly(shared / "cwru")
         out["cwru_calibration"] = evaluation.cwru_calibration(shared / "cwru")
     out["demo_calibration"] = evaluation.demo_calibration()
     if (shared / "compressor").is_dir():
-        out["detection_10db"] = evaluation.detection_benchmark(shared / "compressor", 10.0)
+        out["detection"] = evaluation.detection_benchmark(shared / "compressor")["summary"]
     _dump(out)
     return 0
 

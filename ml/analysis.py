@@ -23,10 +23,13 @@ def analyze_features(features: np.ndarray, model: DiagnosisModel,
     anomaly_score: float | None = None
     threshold: float | None = None
     is_anomaly: bool | None = None
+    explanation: dict[str, Any] | None = None
     if baseline is not None:
         anomaly_score = round(float(baseline.score(vec[None, :])[0]), 6)
         threshold = round(float(baseline.threshold), 6)
         is_anomaly = bool(anomaly_score > baseline.threshold)
+        if is_anomaly:  # what changed, for the incident view (costs one more scoring)
+            explanation = baseline.explain(vec)
     score, level = health_score(verdict.probabilities, model.normal_label,
                                 anomaly_score, threshold)
     return {
@@ -37,6 +40,7 @@ def analyze_features(features: np.ndarray, model: DiagnosisModel,
         "anomaly_score": anomaly_score,
         "anomaly_threshold": threshold,
         "is_anomaly": is_anomaly,
+        "anomaly_explanation": explanation,
         "health_score": score,
         "status": level,
         "features": summarize_features(vec),
@@ -50,7 +54,8 @@ def analyze_clip(y: np.ndarray, sr: int, model: DiagnosisModel,
     Features are computed once and feed the classifier, the baseline and the
     summary. Returns ``label``, ``probabilities``, ``confidence``,
     ``recommended_action``, ``anomaly_score``/``anomaly_threshold``/``is_anomaly``
-    (``None`` without a baseline), ``health_score`` (0..100), ``status``
+    (``None`` without a baseline), ``anomaly_explanation`` (``Baseline.explain`` of the
+    clip when it is an anomaly, else ``None``), ``health_score`` (0..100), ``status``
     (healthy / watch / warning / critical), ``features`` (about ten
     human-meaningful values: rms_db, peak_db, crest_factor, kurtosis,
     dominant_hz, centroid_hz, ...) and ``duration_s``.

@@ -1,129 +1,128 @@
 """Per-compressor anomaly baseline and the combined health score.
 
 A ``Baseline`` learns what *this* machine sounds like from feature vectors of
-its first healthy clips and scores new clips by how far they are from that.
+its first healthy clips (rows in recording order) and scores new clips by how
+far they are from that.
 
 Scoring (``method``):
 
-``"mahalanobis"`` (default)
-    Robust scaling (median / IQR per feature), PCA keeping 90 % of the
-    variance (at most n/3 components), Hotelling T^2 in that subspace with the
-    eigenvalues shrunk by adding their mean (so that tiny, noisy directions
-    do not dominate), divided by the number of components; plus the residual
-    (off-subspace) energy divided by its baseline mean; the score is the
-    average of the two.
-``"knn"``
-    Robust scaling, then the mean Euclidean distance to the ``k`` nearest
-    baseline clips, divided by the root of the number of features.
-``"isolation_forest"``
-    Robust scaling, then an ``IsolationForest`` (200 trees); the score is the
-    expected path length of a random clip over the clip's own (> 1 = easier to
-    isolate than usual).
+``"families"`` (default)
+    The clip is compared with the healthy clips of its own **operating state**
+    (``ml.anomaly.find_states``: run / idle / ... found by k-means on level and
+    log-mel means; one state when they do not separate clearly) by five
+    evidence families (``ml.anomaly``): ``subspace`` (PCA Hotelling T^2 +
+    residual of the broadband features), ``deviation`` (top robust |z| of any
+    non-line feature), ``impulse`` (growth of impulsiveness), ``lines`` (a new
+    or grown narrow-band line anywhere on the fine grid) and ``mains`` (lines at
+    k x 50 / 60 Hz as one comb). Each family's score is divided by its own
+    calibration constant, the 95th percentile of its out-of-fold scores (at
+    least ``CALIBRATION_FLOOR``); the clip's score is the **largest** of these
+    ratios, so one strongly deviating family is never diluted by the others.
+``"mahalanobis"``
+    The ``features-1`` default: the ``subspace`` family alone, one state.
+``"logmel_mahalanobis"``
+    The plain reference: log-mel band means, robust scaling, Ledoit-Wolf
+    covariance, one state.
 
-Which one detects best was measured with ``bench/detection.py`` on real
-compressor clips with synthetic faults mixed in at 10 dB SNR (ml/README.md has
-the figures); ``DEFAULT_METHOD`` holds the outcome.
+Calibration and threshold come from out-of-fold scores of the baseline clips
+(``folds`` interleaved folds; each clip scored by a baseline fitted without its
+fold, so the scores are not optimistically low). Quantiles are read from a
+log-normal fit of the scores' upper half (``upper_quantile``), which is steadier
+than the empirical 95th percentile of 20-100 scores:
+``threshold = margin x upper_quantile(out_of_fold combined, quantile)``, 1.0 x the
+95th percentile by default. Chosen with ``bench/detection.py`` (ml/README.md).
 
-Threshold: 5-fold out-of-fold scores of the baseline clips (each clip scored
-by a baseline fitted without it, so the scores are not optimistically low),
-``threshold = margin x quantile(out_of_fold, 0.95)`` with ``margin`` 1.25.
-The baseline should span the machine's whole duty cycle (e.g. a full
-pressure build-up and idle period): the sound of a compressor changes as the
-tank pressure rises, and states missing from the baseline read as anomalies.
-
-``health_score`` turns a classifier verdict and an anomaly score into 0..100
-and one of four levels; its docstring documents the cut-offs.
+``update`` follows slow benign drift (``ml.drift``); ``explain`` says which
+family and feature deviate most. ``health_score`` turns a classifier verdict
+and an anomaly score into 0..100 and one of four levels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
 
-from ml.features import FEATURE_SET_ID
+from ml.anomaly import line_frequency
+from ml.drift import DriftPolicy, UpdateResult, update_baseline
+from ml.features import FEATURE_NAMES, FEATURE_SET_ID, N_FEATURES
+from ml.states import StateModel
 
-BASELINE_METHODS = ("mahalanobis", "knn", "isolation_forest")
-DEFAULT_METHOD = "mahalanobis"
+METHOD_FAMILIES: dict[str, tuple[str, ...]] = {
+    "families": ("subspace", "deviation", "impulse", "lines", "mains"),
+    "mahalanobis": ("subspace",),
+    "logmel_mahalanobis": ("logmel_mahalanobis",),
+}
+BASELINE_METHODS = tuple(METHOD_FAMILIES)
+DEFAULT_METHOD = "families"
 MIN_BASELINE_CLIPS = 8
+CALIBRATION_FLOOR = 0.5  # family scores are squared z-like: below 0.7 sigma is no evidence
+TYPICAL_HEALTHY_RATIO = 0.3  # where score() puts the median healthy clip (x threshold)
+MAX_SHAPE = 6.0
 
 HEALTH_LEVELS = ("healthy", "watch", "warning", "critical")
 LEVEL_CUTOFFS = {"healthy": 70.0, "watch": 45.0, "warning": 20.0}
 """Lowest score of each level: >= 70 healthy, >= 45 watch, >= 20 warning, else critical."""
 
 
-@dataclass
-class _Scorer:
-    method: str
-    center: np.ndarray
-    scale: np.ndarray
-    k: int = 5
-    train: np.ndarray | None = None
-    components: np.ndarray | None = None
-    variances: np.ndarray | None = None
-    mean: np.ndarray | None = None
-    residual_ref: float = 1.0
-    forest: IsolationForest | None = None
+def oof_folds(n: int, folds: int) -> np.ndarray:
+    """Fold of each of ``n`` rows: interleaved (row i in fold i mod folds)."""
+    return np.arange(n) % max(1, min(folds, n))
 
-    def scaled(self, X: np.ndarray) -> np.ndarray:
-        return np.clip((np.asarray(X, dtype=np.float64) - self.center) / self.scale, -50, 50)
+
+def upper_quantile(scores: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of positive scores read from a log-normal fit of their upper
+    half (median and 50-90 % spread of the logs): steadier than the empirical
+    quantile of 20-100 out-of-fold scores, whose top few values decide it."""
+    from scipy.stats import norm
+
+    logs = np.log(np.maximum(np.asarray(scores, dtype=np.float64), 1e-12))
+    med = float(np.median(logs))
+    spread = (float(np.quantile(logs, 0.9)) - med) / norm.ppf(0.9)
+    return float(np.exp(med + norm.ppf(q) * max(spread, 0.0)))
+
+
+@dataclass
+class _Fitted:
+    """One fitted state model with its calibration and threshold."""
+
+    model: StateModel
+    calibration: dict[str, float]
+    threshold: float
+    oof_scores: np.ndarray  # raw (largest calibrated family score)
+    shape: float = 1.0
+
+    def ratios(self, X: np.ndarray) -> tuple[dict[str, np.ndarray], Any, np.ndarray]:
+        scores, states = self.model.score(X)
+        ratios = {f: s.scores / self.calibration[f] for f, s in scores.items()}
+        return ratios, scores, states
 
     def score(self, X: np.ndarray) -> np.ndarray:
-        Z = self.scaled(X)
-        if self.method == "knn":
-            assert self.train is not None
-            d2 = ((Z * Z).sum(1)[:, None] + (self.train * self.train).sum(1)[None, :]
-                  - 2.0 * Z @ self.train.T)
-            d = np.sqrt(np.maximum(d2, 0.0))
-            k = min(self.k, d.shape[1])
-            nearest = np.partition(d, k - 1, axis=1)[:, :k]
-            return nearest.mean(axis=1) / np.sqrt(Z.shape[1])
-        if self.method == "mahalanobis":
-            assert self.components is not None and self.variances is not None
-            centred = Z - self.mean
-            proj = centred @ self.components.T
-            t2 = (proj * proj / self.variances).sum(axis=1) / len(self.variances)
-            resid = centred - proj @ self.components
-            spe = (resid * resid).sum(axis=1) / self.residual_ref
-            return 0.5 * (t2 + spe)
-        assert self.forest is not None
-        # -score_samples = 2^(-mean path length / c): map to c / mean path length so
-        # that ratios (the threshold margin) mean the same as for the other methods
-        return 1.0 / np.maximum(-np.log2(-self.forest.score_samples(Z)), 1e-6)
+        ratios, _, _ = self.ratios(X)
+        return np.max(np.vstack(list(ratios.values())), axis=0)
 
 
-def _fit_scorer(X: np.ndarray, method: str, k: int, random_state: int) -> _Scorer:
-    X = np.asarray(X, dtype=np.float64)
-    center = np.median(X, axis=0)
-    q75, q25 = np.percentile(X, [75, 25], axis=0)
-    spread = (q75 - q25) / 1.349
-    std = X.std(axis=0)
-    scale = np.where(spread > 1e-9, spread, np.where(std > 1e-9, std, 1.0))
-    scorer = _Scorer(method=method, center=center, scale=scale, k=k)
-    Z = scorer.scaled(X)
-    if method == "knn":
-        scorer.train = Z
-    elif method == "mahalanobis":
-        scorer.mean = Z.mean(axis=0)
-        _, s, vt = np.linalg.svd(Z - scorer.mean, full_matrices=False)
-        var = s * s / max(len(Z) - 1, 1)
-        ratio = np.cumsum(var) / max(var.sum(), 1e-12)
-        n_comp = int(np.searchsorted(ratio, 0.90) + 1)
-        n_comp = max(1, min(n_comp, max(1, len(Z) // 3)))
-        scorer.components = vt[:n_comp]
-        kept = np.maximum(var[:n_comp], 1e-9)
-        scorer.variances = kept + kept.mean()  # shrinkage towards the mean eigenvalue
-        centred = Z - scorer.mean
-        resid = centred - (centred @ scorer.components.T) @ scorer.components
-        scorer.residual_ref = max(float((resid * resid).sum(axis=1).mean()), 1e-9)
-    elif method == "isolation_forest":
-        scorer.forest = IsolationForest(n_estimators=200, random_state=random_state).fit(Z)
-    else:
-        raise ValueError(f"unknown baseline method {method!r}; use one of {BASELINE_METHODS}")
-    return scorer
+def _fit(X: np.ndarray, families: tuple[str, ...], per_state: bool, folds: int,
+         quantile: float, margin: float) -> _Fitted:
+    fold_of = oof_folds(len(X), folds)
+    oof = {f: np.empty(len(X)) for f in families}
+    for k in np.unique(fold_of):
+        held = fold_of == k
+        scores, _ = StateModel(families, per_state).fit(X[~held]).score(X[held])
+        for f in families:
+            oof[f][held] = scores[f].scores
+    calibration = {f: max(upper_quantile(oof[f], quantile), CALIBRATION_FLOOR)
+                   for f in families}
+    combined = np.max(np.vstack([oof[f] / calibration[f] for f in families]), axis=0)
+    threshold = float(margin * upper_quantile(combined, quantile))
+    typical = float(np.median(combined)) / threshold
+    shape = 1.0
+    if TYPICAL_HEALTHY_RATIO < typical < 1.0:
+        shape = float(np.clip(np.log(TYPICAL_HEALTHY_RATIO) / np.log(typical), 1.0, MAX_SHAPE))
+    return _Fitted(StateModel(families, per_state).fit(X), calibration, threshold, combined,
+                   shape)
 
 
 @dataclass
@@ -131,51 +130,191 @@ class Baseline:
     """Anomaly detector learned from one machine's healthy clips (see module docstring)."""
 
     method: str = DEFAULT_METHOD
-    k: int = 5
     quantile: float = 0.95
-    margin: float = 1.25
+    margin: float = 1.0
     folds: int = 5
-    random_state: int = 0
+    per_state: bool = False
     sample_rate: int | None = None
     clip_seconds: float | None = None
+    policy: DriftPolicy = field(default_factory=DriftPolicy)
     feature_set_id: str = FEATURE_SET_ID
     threshold: float = float("nan")
     n_clips: int = 0
     oof_scores: np.ndarray = field(default_factory=lambda: np.empty(0))
-    _scorer: _Scorer | None = field(default=None, repr=False)
+    _current: _Fitted | None = field(default=None, repr=False)
+    _original: _Fitted | None = field(default=None, repr=False)
+    _original_rows: np.ndarray | None = field(default=None, repr=False)
+    _reservoir: np.ndarray | None = field(default=None, repr=False)
+    _admitted_since_refit: int = 0
+    _qualifying_since_admit: int = 0
+    _last_admit_time: float | None = None
+    n_admitted: int = 0
+    n_refits: int = 0
 
+    # ------------------------------------------------------------------ fitting
     def fit(self, X: np.ndarray) -> Baseline:
-        """Learn from healthy feature rows ``X`` (at least ``MIN_BASELINE_CLIPS``)."""
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or len(X) < MIN_BASELINE_CLIPS:
+        """Learn from healthy feature rows ``X`` (recording order, >= ``MIN_BASELINE_CLIPS``)."""
+        X = self._check(X)
+        if len(X) < MIN_BASELINE_CLIPS:
             raise ValueError(f"a baseline needs at least {MIN_BASELINE_CLIPS} healthy clips, "
-                             f"got {0 if X.ndim != 2 else len(X)}")
-        folds = min(self.folds, len(X))
-        fold_of = np.arange(len(X)) % folds
-        oof = np.empty(len(X))
-        for f in range(folds):
-            held = fold_of == f
-            scorer = _fit_scorer(X[~held], self.method, self.k, self.random_state)
-            oof[held] = scorer.score(X[held])
-        self.oof_scores = oof
-        self.threshold = float(self.margin * np.quantile(oof, self.quantile))
-        self._scorer = _fit_scorer(X, self.method, self.k, self.random_state)
-        self.n_clips = int(len(X))
+                             f"got {len(X)}")
+        if self.method not in METHOD_FAMILIES:
+            raise ValueError(f"unknown baseline method {self.method!r}; "
+                             f"use one of {BASELINE_METHODS}")
+        self._original_rows = X
+        self._reservoir = np.empty((0, X.shape[1]))
+        self._original = self._current = self._fit_rows(X)
+        self._admitted_since_refit = self._qualifying_since_admit = 0
+        self._last_admit_time = None
+        self.n_admitted = self.n_refits = 0
+        self._publish(len(X))
         return self
+
+    def _fit_rows(self, X: np.ndarray) -> _Fitted:
+        per_state = self.method == "families" and self.per_state
+        return _fit(X, METHOD_FAMILIES[self.method], per_state, self.folds, self.quantile,
+                    self.margin)
+
+    def _publish(self, n: int) -> None:
+        current = self._current
+        assert current is not None
+        self.threshold = current.threshold
+        self.oof_scores = current.threshold * (current.oof_scores / current.threshold) \
+            ** current.shape
+        self.n_clips = int(n)
+
+    @staticmethod
+    def _check(X: np.ndarray) -> np.ndarray:
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        if X.ndim != 2 or X.shape[1] != N_FEATURES:
+            raise ValueError(f"expected feature rows of {N_FEATURES} values "
+                             f"({FEATURE_SET_ID}), got shape {X.shape}")
+        return X
 
     @property
     def is_fitted(self) -> bool:
-        return self._scorer is not None
+        return self._current is not None
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        return METHOD_FAMILIES[self.method]
+
+    # ------------------------------------------------------------------ scoring
+    def _require(self) -> tuple[_Fitted, _Fitted]:
+        if self._current is None or self._original is None:
+            raise RuntimeError("baseline is not fitted")
+        return self._current, self._original
+
+    def raw_score(self, X: np.ndarray) -> np.ndarray:
+        """The largest calibrated family score of each row (before ``score``'s shaping)."""
+        current, original = self._require()
+        X = self._check(X)
+        ratios, _, _ = current.ratios(X)
+        score = np.max(np.vstack(list(ratios.values())), axis=0)
+        if current is not original:  # the fault families stay pinned (ml.drift, rule 5)
+            strict = [f for f in self.policy.strict_families if f in ratios]
+            if strict:
+                pinned, _, _ = original.ratios(X)
+                guard = np.max(np.vstack([pinned[f] for f in strict]), axis=0)
+                score = np.maximum(score, guard * current.threshold / original.threshold)
+        return score
 
     def score(self, X: np.ndarray) -> np.ndarray:
-        """Anomaly score of each feature row (higher = less like the baseline)."""
-        if self._scorer is None:
-            raise RuntimeError("baseline is not fitted")
-        return self._scorer.score(np.atleast_2d(X))
+        """Anomaly score of each feature row (higher = less like the baseline;
+        above ``threshold`` = anomaly).
+
+        ``threshold x (raw / threshold) ** shape``: a monotone reshaping of
+        ``raw_score`` (same ranking, same threshold) that puts the median
+        out-of-fold healthy clip at ``TYPICAL_HEALTHY_RATIO`` of the threshold, so that
+        ``health_score``'s mapping (0.5 evidence at the threshold) reads a typical
+        healthy clip as healthy. The maximum of several calibrated families crowds
+        healthy clips just under the threshold without it.
+        """
+        current, _ = self._require()
+        raw = self.raw_score(X)
+        return current.threshold * (np.maximum(raw, 0.0) / current.threshold) ** current.shape
 
     def is_anomaly(self, X: np.ndarray) -> np.ndarray:
         """Boolean per row: score above the threshold."""
         return self.score(X) > self.threshold
+
+    def family_scores(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Each family's score per row in units of the threshold (> 1: that family alone
+        calls the clip an anomaly)."""
+        current, _ = self._require()
+        ratios, _, _ = current.ratios(self._check(X))
+        return {f: r / current.threshold for f, r in ratios.items()}
+
+    def explain(self, x: np.ndarray, top: int = 5) -> dict[str, Any]:
+        """What deviates most in one clip: for the incident view ("what changed").
+
+        Returns ``score``, ``threshold``, ``is_anomaly``, ``state`` (index of the
+        operating state it was compared with), ``families`` (each family's score
+        / threshold, largest first), ``family`` (the largest), ``feature`` and
+        ``feature_value`` (that family's most deviating feature and its robust z
+        or line excess in spreads), ``line_hz`` (the line's frequency when the
+        family is ``lines`` or ``mains``, else None) and ``top_features``
+        (``top`` features by |z| against the clip's state: name, value, z).
+        """
+        current, _ = self._require()
+        X = self._check(x)[:1]
+        ratios, scores, states = current.ratios(X)
+        fam = {f: round(float(r[0] / current.threshold), 4) for f, r in ratios.items()}
+        fam = dict(sorted(fam.items(), key=lambda kv: -kv[1]))
+        best = next(iter(fam))
+        column = int(scores[best].feature[0])
+        scorer = current.model.scorers[int(states[0])]
+        z_of = self._z_scores(scorer, X[0])
+        order = sorted(z_of, key=lambda kv: -abs(kv[1]))[:top]
+        score = float(self.score(X)[0])
+        return {
+            "score": round(score, 6), "threshold": round(float(self.threshold), 6),
+            "is_anomaly": bool(score > self.threshold), "state": int(states[0]),
+            "families": fam, "family": best, "feature": FEATURE_NAMES[column],
+            "feature_value": round(float(scores[best].value[0]), 3),
+            "line_hz": line_frequency(column) if best in ("lines", "mains") else None,
+            "top_features": [{"feature": FEATURE_NAMES[c], "value": round(float(X[0, c]), 4),
+                              "z": round(float(z), 2)} for c, z in order],
+        }
+
+    @staticmethod
+    def _z_scores(scorers: Mapping[str, Any], x: np.ndarray) -> list[tuple[int, float]]:
+        for name in ("deviation", "subspace", "logmel_mahalanobis"):
+            scorer = scorers.get(name)
+            if scorer is not None and getattr(scorer, "center", None) is not None:
+                z = (x[scorer.columns] - scorer.center) / scorer.scale
+                return list(zip(scorer.columns.tolist(), z.tolist(), strict=True))
+        return []
+
+    # ------------------------------------------------------------------ drift
+    def update(self, X: np.ndarray, times: Sequence[float] | None = None) -> UpdateResult:
+        """Offer new clips' feature rows (in recording order) to the drift policy.
+
+        ``times``: recording times in seconds (e.g. POSIX timestamps), one per row;
+        without them every ``policy.admit_every``-th qualifying clip is admitted.
+        Call it after scoring each new clip; persist the baseline when the result
+        says ``changed`` (see ``ml.drift`` and ml/README.md, "Integration").
+        """
+        self._require()
+        return update_baseline(self, self._check(X), times)
+
+    def _refit(self) -> None:
+        assert self._original_rows is not None and self._reservoir is not None
+        rows = np.vstack([self._original_rows, self._reservoir])
+        self._current = self._fit_rows(rows)
+        self._admitted_since_refit = 0
+        self.n_refits += 1
+        self._publish(len(rows))
+
+    def reset_drift(self) -> None:
+        """Forget every admitted clip: back to the original baseline."""
+        self._require()
+        assert self._original_rows is not None
+        self._reservoir = np.empty((0, self._original_rows.shape[1]))
+        self._current = self._original
+        self._admitted_since_refit = self._qualifying_since_admit = 0
+        self._last_admit_time = None
+        self._publish(len(self._original_rows))
 
 
 def _anomaly_evidence(anomaly_score: float, threshold: float) -> float:
@@ -225,7 +364,9 @@ def health_score(probabilities: Mapping[str, float] | None, normal_label: str | 
 
 def baseline_summary(baseline: Baseline) -> dict[str, Any]:
     """Plain-type description of a fitted baseline (for reports and metadata)."""
+    states = baseline._current.model.n_states if baseline._current is not None else None
     return {"method": baseline.method, "threshold": baseline.threshold,
             "n_clips": baseline.n_clips, "quantile": baseline.quantile,
             "margin": baseline.margin, "sample_rate": baseline.sample_rate,
-            "clip_seconds": baseline.clip_seconds}
+            "clip_seconds": baseline.clip_seconds, "n_states": states,
+            "n_admitted": baseline.n_admitted, "n_refits": baseline.n_refits}

@@ -36,7 +36,7 @@ from ml.audio import DEVICE_SAMPLE_RATE, load_audio, resample
 from ml.baseline import Baseline
 from ml.ensemble import DiagnosisModel
 from ml.features import extract_features_batch
-from ml.synthetic import make_fault, mix_at_snr
+from ml.synthetic import FAULT_GENERATORS, make_fault, mix_at_snr
 
 DEMO_CLIPS_DIR = Path(__file__).resolve().parent / "demo_clips"
 DEMO_SAMPLE_RATE = DEVICE_SAMPLE_RATE
@@ -96,22 +96,37 @@ def healthy_clip(rng: np.random.Generator, seconds: float = DEMO_CLIP_SECONDS,
     return join_with_crossfade(pieces, n, int(CROSSFADE_SECONDS * sr)).astype(np.float32)
 
 
-def demo_clip(label: str, rng_seed: int = 0, snr_db: float | None = None,
-              state: str | None = None) -> tuple[np.ndarray, int]:
-    """A 5 s, 16 kHz clip of ``label`` (one of ``DEMO_CLASSES``): ``(samples, sample_rate)``.
+DEMO_CONDITIONS = ("normal", *FAULT_GENERATORS)
+"""What ``demo_clip`` can make: the classifier's ``DEMO_CLASSES`` plus the other SYNTHETIC
+fault kinds (impulsive knock, mains hum, intermittent rattle), which the demo model has
+no class for and only the per-machine baseline flags."""
 
-    Faults are mixed in at ``snr_db`` (default: drawn from 6-15 dB by the seed).
-    The same seed gives the same clip.
+
+def demo_clip(label: str, rng_seed: int = 0, snr_db: float | None = None,
+              state: str | None = None, severity: float = 1.0) -> tuple[np.ndarray, int]:
+    """A 5 s, 16 kHz clip of ``label`` (one of ``DEMO_CONDITIONS``): ``(samples, sample_rate)``.
+
+    Faults are mixed in at ``snr_db`` (default: drawn from 6-15 dB by the seed), then
+    their amplitude is multiplied by ``severity`` (0..1): 1 is the full fault, 0.1 is
+    20 dB quieter, 0 is the healthy clip itself (same seed, same healthy sound), so a
+    demo fleet can ramp a fault smoothly over hours. The same arguments give the same
+    clip.
     """
-    if label not in DEMO_CLASSES:
-        raise ValueError(f"unknown demo condition {label!r}; known: {list(DEMO_CLASSES)}")
+    if label not in DEMO_CONDITIONS:
+        raise ValueError(f"unknown demo condition {label!r}; known: {list(DEMO_CONDITIONS)}")
+    if not 0.0 <= float(severity) <= 1.0:
+        raise ValueError("severity must be within 0..1")
     rng = np.random.default_rng(rng_seed)
     clean = healthy_clip(rng, state=state)
     if label == "normal":
         return to_full_scale(clean), DEMO_SAMPLE_RATE
     snr = float(rng.uniform(*DEMO_SNR_DB)) if snr_db is None else float(snr_db)
     fault = make_fault(label, len(clean), DEMO_SAMPLE_RATE, rng)
-    return to_full_scale(mix_at_snr(clean, fault, snr)), DEMO_SAMPLE_RATE
+    mixed = mix_at_snr(clean, fault, snr)
+    if severity == 1.0:
+        return to_full_scale(mixed), DEMO_SAMPLE_RATE
+    full = mixed.astype(np.float64) - clean
+    return to_full_scale(clean + float(severity) * full), DEMO_SAMPLE_RATE
 
 
 def to_full_scale(y: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.svm import SVC
 
 from ml.audio import resample, split_clips, to_mono_float32
-from ml.features import FEATURE_NAMES, FEATURE_SET_ID, extract_features
+from ml.features import CLASSIFIER_COLUMNS, FEATURE_NAMES, FEATURE_SET_ID, extract_features
 
 DEFAULT_CALIBRATION: str | None = "sigmoid"
 NORMAL_LABEL = "normal"
@@ -284,23 +284,33 @@ class DiagnosisModel:
     feature_set_id: str = FEATURE_SET_ID
     normal_label: str = NORMAL_LABEL
     training_summary: dict[str, Any] = field(default_factory=dict)
+    columns: np.ndarray = field(default_factory=lambda: CLASSIFIER_COLUMNS.copy())
+    """Columns of the feature vector the ensemble sees (``CLASSIFIER_COLUMNS``: all but
+    the line grid, which only the per-machine baseline uses)."""
 
     @classmethod
     def train(cls, X: np.ndarray, labels: Sequence[str], sample_rate: int, clip_seconds: float,
               calibration: str | None = DEFAULT_CALIBRATION, random_state: int = 0,
               normal_label: str = NORMAL_LABEL,
-              training_summary: Mapping[str, Any] | None = None) -> DiagnosisModel:
-        """Fit the ensemble on feature rows ``X`` and their ``labels``."""
+              training_summary: Mapping[str, Any] | None = None,
+              columns: np.ndarray | None = None) -> DiagnosisModel:
+        """Fit the ensemble on feature rows ``X`` (full ``FEATURE_NAMES`` vectors) and
+        their ``labels``; ``columns`` (default ``CLASSIFIER_COLUMNS``) picks its inputs."""
         y = np.asarray(labels, dtype=object).astype(str)
         if len(set(y.tolist())) < 2:
             raise ValueError("training needs at least two classes")
         counts = np.unique(y, return_counts=True)[1]
         pipeline = build_ensemble(calibration=calibration, random_state=random_state,
                                   min_class_count=int(counts.min()), n_samples=len(y))
-        pipeline.fit(np.asarray(X, dtype=np.float32), y)
+        cols = np.asarray(CLASSIFIER_COLUMNS if columns is None else columns, dtype=int)
+        X = np.asarray(X, dtype=np.float32)
+        if X.shape[1] != len(FEATURE_NAMES):
+            raise ValueError(f"expected {len(FEATURE_NAMES)} features, got {X.shape[1]}")
+        pipeline.fit(X[:, cols], y)
         return cls(pipeline=pipeline, classes=[str(c) for c in pipeline.classes_],
                    sample_rate=int(sample_rate), clip_seconds=float(clip_seconds),
-                   normal_label=normal_label, training_summary=dict(training_summary or {}))
+                   normal_label=normal_label, training_summary=dict(training_summary or {}),
+                   columns=cols)
 
     # ------------------------------------------------------------------ prediction
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -312,7 +322,7 @@ class DiagnosisModel:
             raise ValueError("features contain NaN or infinite values")
         # validated once here; sklearn's per-step re-validation costs more than the maths
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            return fast_predict_proba(self.pipeline, X)
+            return fast_predict_proba(self.pipeline, X[:, self.columns])
 
     def predict_clips(self, X: np.ndarray) -> list[ClipDiagnosis]:
         """One ``ClipDiagnosis`` per feature row."""

@@ -5,8 +5,9 @@
 * ``cwru_cross_load``: train on the 0 HP recordings, test on the 1 HP ones.
 * ``calibration_comparison``: the ensemble with and without an outer sigmoid
   calibration (Brier score, log-loss, expected calibration error, time).
-* ``detection_benchmark``: real compressor clips, SYNTHETIC faults mixed in at
-  a given SNR, a baseline learned from other healthy clips: AUC, false alarms.
+* ``detection_benchmark`` and ``cwru_anomaly`` (defined in ``ml.detection_eval``):
+  real compressor clips with SYNTHETIC faults mixed in, and CWRU as anomaly
+  detection, the new baseline beside the plain log-mel Mahalanobis.
 
 Run them with ``python -m ml reproduce`` or ``bench/detection.py``.
 """
@@ -19,10 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
-from ml.audio import DEVICE_SAMPLE_RATE, load_audio, resample
-from ml.baseline import BASELINE_METHODS, Baseline
 from ml.dataset import (
     choose_analysis_rate,
     choose_split,
@@ -30,10 +28,13 @@ from ml.dataset import (
     load_labelled_folder,
     time_split,
 )
+from ml.detection_eval import cwru_anomaly, detection_benchmark
 from ml.ensemble import DiagnosisModel
 from ml.features import extract_features_batch
-from ml.synthetic import FAULT_GENERATORS, make_fault, mix_at_snr
 from ml.train import classification_metrics, train_from_folder
+
+__all__ = ["calibration_comparison", "calibration_metrics", "cwru_anomaly", "cwru_calibration",
+           "cwru_cross_load", "cwru_time_split", "demo_calibration", "detection_benchmark"]
 
 
 def calibration_metrics(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str],
@@ -118,97 +119,6 @@ def calibration_comparison(X_train: np.ndarray, y_train: Sequence[str], X_test: 
         metrics = calibration_metrics(y_test, model.predict_proba(X_test), model.classes)
         out[name] = dict(metrics, train_seconds=round(seconds, 1))
     return out
-
-
-def _load_state_clips(folder: Path, sr: int) -> list[np.ndarray]:
-    return [resample(*load_audio(p), sr) for p in sorted(folder.glob("*.wav"))]
-
-
-def detection_splits(n_per_state: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
-    """Baseline/test index splits per state, in time (file name) order.
-
-    ``chronological``: first half baseline, second half test (the deployment
-    case: a baseline from the first clips). ``blocked``: alternating 10 s
-    blocks (5 clips) so that the baseline spans the whole duty cycle.
-    ``reverse``: second half baseline, first half test.
-    """
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for name in ("chronological", "blocked", "reverse"):
-        out[name] = {}
-        for state, n in n_per_state.items():
-            idx = np.arange(n)
-            if name == "chronological":
-                base = idx < n // 2
-            elif name == "reverse":
-                base = idx >= n - n // 2
-            else:
-                base = (idx // 5) % 2 == 0
-            out[name][state] = base
-    return out
-
-
-def detection_benchmark(compressor_dir: str | Path, snr_db: float = 10.0, seed: int = 7,
-                        methods: Sequence[str] = BASELINE_METHODS,
-                        states: Sequence[str] = ("run", "rest"),
-                        sr: int = DEVICE_SAMPLE_RATE) -> dict[str, Any]:
-    """Detection of SYNTHETIC faults mixed into real compressor clips.
-
-    Every healthy clip of ``states`` (2 s, 16 kHz) is scored once as recorded
-    and once per fault class with that fault mixed in at ``snr_db`` (one
-    random draw per clip, fixed ``seed``). For each split (``detection_splits``)
-    a ``Baseline`` is learned from the split's baseline clips and the test
-    clips are scored: ROC AUC healthy-vs-faulty (all faults and per fault),
-    false-alarm rate on the healthy test clips and detection rate at the
-    baseline's own threshold.
-    """
-    root = Path(compressor_dir)
-    started = time.perf_counter()
-    clips: list[np.ndarray] = []
-    counts: dict[str, int] = {}
-    for state in states:
-        state_clips = _load_state_clips(root / state, sr)
-        counts[state] = len(state_clips)
-        clips += state_clips
-    rng = np.random.default_rng(seed)
-    X = extract_features_batch(clips, sr)
-    faulty = {label: extract_features_batch(
-        [mix_at_snr(c, make_fault(label, len(c), sr, rng), snr_db) for c in clips], sr)
-        for label in FAULT_GENERATORS}
-    offsets = np.cumsum([0] + [counts[s] for s in states])
-    results: dict[str, Any] = {}
-    for split_name, masks in detection_splits(counts).items():
-        base_idx = np.concatenate([offsets[i] + np.flatnonzero(masks[s])
-                                   for i, s in enumerate(states)])
-        test_idx = np.concatenate([offsets[i] + np.flatnonzero(~masks[s])
-                                   for i, s in enumerate(states)])
-        results[split_name] = {}
-        for method in methods:
-            baseline = Baseline(method=method, sample_rate=sr).fit(X[base_idx])
-            healthy = baseline.score(X[test_idx])
-            per_fault = {}
-            all_faulty = []
-            for label, F in faulty.items():
-                scores = baseline.score(F[test_idx])
-                all_faulty.append(scores)
-                per_fault[label] = {"auc": _auc(healthy, scores),
-                                    "detected": round(float(np.mean(scores > baseline.threshold)),
-                                                      4)}
-            joined = np.concatenate(all_faulty)
-            results[split_name][method] = {
-                "auc": _auc(healthy, joined),
-                "false_alarm_rate": round(float(np.mean(healthy > baseline.threshold)), 4),
-                "detection_rate": round(float(np.mean(joined > baseline.threshold)), 4),
-                "n_baseline": int(len(base_idx)), "n_test_healthy": int(len(test_idx)),
-                "per_fault": per_fault,
-            }
-    return {"snr_db": snr_db, "seed": seed, "sample_rate": sr, "clips_per_state": counts,
-            "clip_seconds": round(len(clips[0]) / sr, 3) if clips else None,
-            "results": results, "seconds": round(time.perf_counter() - started, 1)}
-
-
-def _auc(healthy: np.ndarray, faulty: np.ndarray) -> float:
-    y = np.r_[np.zeros(len(healthy)), np.ones(len(faulty))]
-    return round(float(roc_auc_score(y, np.r_[healthy, faulty])), 4)
 
 
 def cwru_calibration(cwru_dir: str | Path, clip_seconds: float | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ bank and the MFCC transform are numerically identical to ``librosa.filters.mel``
 (Slaney scale and norm) and ``librosa.feature.mfcc`` (DCT-II, ortho) - the
 tests check that.
 
-Feature families (``FEATURE_NAMES`` gives the exact order, 239 values):
+Feature families (``FEATURE_NAMES`` gives the exact order, 1,654 values):
 
 ==================  =====  ==============================================================
 family              count  what it describes
@@ -40,6 +40,13 @@ family              count  what it describes
                            structural resonances): modulation energy (dB) in 25 bands
                            2-500 Hz, total modulation energy, the peak frequency, the
                            peak's prominence over the median (dB) and envelope kurtosis.
+``impulse``           35   per band (30-300 Hz, 0.3-1.5, 1.5-4, 4-7.6 kHz, all) crest,
+                           tail, kurtosis, impulse rate, regularity, periodicity of
+                           impacts and its rate (``ml.impulse``). Knocks, rattles.
+``lines``           1380   prominence of the strongest line in every cell of a fine grid
+                           (1 Hz cells 20 Hz-1 kHz, 5 Hz cells 1-3 kHz; ``ml.line_grid``).
+                           Used by the baseline only (``CLASSIFIER_COLUMNS`` leaves them
+                           out): new or grown hum and motor lines.
 ==================  =====  ==============================================================
 
 Levels are absolute (dB re full scale, not re the clip's maximum) so a louder
@@ -55,9 +62,11 @@ from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
-from scipy.fft import dct, ifft, next_fast_len, rfft
+from scipy.fft import dct, rfft
 
+from ml import impulse, line_grid
 from ml.audio import DEVICE_SAMPLE_RATE, resample, to_mono_float32
+from ml.envelope import ENVELOPE_BAND, ENVELOPE_MAX_HZ, envelope_band_edges, envelope_block
 from ml.spectrum import (
     DELTA_WIDTH,
     HOP,
@@ -77,10 +86,6 @@ HARMONIC_HALF_WIDTH_HZ = 1.5
 N_HARMONICS = 5
 HUM_HZ = (100.0, 120.0)  # twice the 50 / 60 Hz line frequency
 N_HUM_HARMONICS = 4
-ENVELOPE_BAND = (0.25, 0.9)  # fractions of Nyquist
-ENVELOPE_MAX_HZ = 500.0
-ENVELOPE_MIN_HZ = 2.0
-N_ENVELOPE_BANDS = 25
 AMIN = 1e-10  # power floor before taking logs (-100 dB)
 
 
@@ -108,16 +113,12 @@ def _build_names() -> list[str]:
     ]
     for hum in HUM_HZ:
         names += [f"hum{hum:.0f}_rel_db", f"hum{hum:.0f}_prominence_db"]
-    edges = _envelope_band_edges()
+    edges = envelope_band_edges()
     names += [f"env_{lo:.0f}_{hi:.0f}hz_db" for lo, hi in pairwise(edges)]
     names += ["env_total_db", "env_peak_hz", "env_peak_prominence_db", "env_kurtosis"]
+    names += impulse.impulse_feature_names()
+    names += line_grid.line_feature_names()
     return names
-
-
-def _envelope_band_edges() -> np.ndarray:
-    edges = np.linspace(0.0, ENVELOPE_MAX_HZ, N_ENVELOPE_BANDS + 1)
-    edges[0] = ENVELOPE_MIN_HZ
-    return edges
 
 
 FEATURE_NAMES: list[str] = _build_names()
@@ -131,10 +132,14 @@ FEATURE_FAMILIES: dict[str, str] = {
     "waveform": "clip level, peak, crest factor, kurtosis, skewness",
     "harmonic": "dominant line 20 Hz-1 kHz and harmonics 2..5, 100/120 Hz hum lines",
     "envelope": "squared-envelope spectrum of the high band",
+    "impulse": "per-band impulsiveness: crest, tail, kurtosis, impulse rate, regularity, "
+               "periodicity of impacts",
+    "lines": "prominence of narrow-band lines on a 1 Hz (20 Hz-1 kHz) / 5 Hz (1-3 kHz) grid",
 }
 _PARAMS = (N_FFT, HOP, N_MELS, N_MFCC, DELTA_WIDTH, ROLLOFF_LOW, ROLLOFF_HIGH,
-           DOMINANT_RANGE_HZ, HARMONIC_HALF_WIDTH_HZ, HUM_HZ, ENVELOPE_BAND, ENVELOPE_MAX_HZ)
-FEATURE_SET_ID: str = "signalcraft-features-1:" + hashlib.sha1(
+           DOMINANT_RANGE_HZ, HARMONIC_HALF_WIDTH_HZ, HUM_HZ, ENVELOPE_BAND, ENVELOPE_MAX_HZ,
+           impulse.PARAMS, line_grid.PARAMS)
+FEATURE_SET_ID: str = "signalcraft-features-2:" + hashlib.sha1(
     repr((FEATURE_NAMES, _PARAMS)).encode()
 ).hexdigest()[:12]
 """Changes whenever the names or the parameters that shape the values change."""
@@ -155,6 +160,38 @@ SUMMARY_FEATURES: dict[str, str] = {
 """Human-meaningful values shown next to a diagnosis: display name -> feature name."""
 
 _INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+def _family_of(name: str) -> str:
+    for prefix, family in (("mfcc", "mfcc"), ("logmel", "logmel"), ("zcr", "zcr"),
+                           ("rms_db", "waveform" if name == "rms_db" else "rms"),
+                           ("rms", "rms"), ("imp_", "impulse"), ("line_", "lines"),
+                           ("env_", "envelope"), ("dominant", "harmonic"),
+                           ("harmonic", "harmonic"), ("hum", "harmonic")):
+        if name.startswith(prefix):
+            return family
+    if name in ("peak_db", "crest_factor", "kurtosis", "skewness"):
+        return "waveform"
+    return "spectral"
+
+
+FEATURE_FAMILY: list[str] = [_family_of(name) for name in FEATURE_NAMES]
+"""Family (a key of ``FEATURE_FAMILIES``) of every feature, in ``FEATURE_NAMES`` order."""
+
+
+def family_columns(*families: str) -> np.ndarray:
+    """Columns of the features of the given families."""
+    unknown = set(families) - set(FEATURE_FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown feature families {sorted(unknown)}")
+    return np.flatnonzero(np.isin(np.asarray(FEATURE_FAMILY), list(families)))
+
+
+CLASSIFIER_FAMILIES = ("mfcc", "logmel", "spectral", "zcr", "rms", "waveform", "harmonic",
+                       "envelope", "impulse")
+"""What the fault classifier sees: everything but the 1,380 line cells (which only the
+baseline uses, against the machine's own lines)."""
+CLASSIFIER_COLUMNS: np.ndarray = family_columns(*CLASSIFIER_FAMILIES)
 
 
 def feature_index(name: str) -> int:
@@ -287,45 +324,6 @@ def _hum_line(power: np.ndarray, df: float, hum_hz: float, total: float) -> list
     return [float(_db(line / total)), float(_db(peak) - _db(np.median(near)))]
 
 
-def _envelope_block(spectrum: np.ndarray, n: int, sr: int) -> list[np.ndarray | float]:
-    """Squared-envelope spectrum of the band-passed clip, from its one-sided FFT."""
-    df = sr / n
-    k_lo = int(np.ceil(ENVELOPE_BAND[0] * sr / 2 / df))
-    k_hi = int(np.floor(ENVELOPE_BAND[1] * sr / 2 / df))
-    if k_hi - k_lo < 4:
-        return [np.full(N_ENVELOPE_BANDS, _db(0.0))] + [float(_db(0.0)), 0.0, 0.0, 0.0]
-    band = spectrum[k_lo:k_hi]
-    m = next_fast_len(2 * len(band))  # complex baseband, sampled fast enough for |z|^2
-    z = ifft(band, n=m)
-    env = z.real * z.real + z.imag * z.imag
-    mean_env = env.mean()
-    if mean_env <= 1e-30:
-        return [np.full(N_ENVELOPE_BANDS, _db(0.0))] + [float(_db(0.0)), 0.0, 0.0, 0.0]
-    env = env / mean_env - 1.0
-    env2 = env * env
-    env_kurt = float(np.mean(env2 * env2) / max(float(env2.mean()), 1e-30) ** 2 - 3.0)
-    fs_env = m / (n / sr)
-    env_spec = rfft(env)
-    ses = (env_spec.real * env_spec.real + env_spec.imag * env_spec.imag) / (m * m)
-    f_env = np.arange(len(ses)) * fs_env / m
-    edges = _envelope_band_edges()
-    idx = np.searchsorted(f_env, edges)
-    csum = np.concatenate([[0.0], np.cumsum(ses)])
-    band_e = csum[idx[1:]] - csum[idx[:-1]]
-    total = csum[idx[-1]] - csum[idx[0]]
-    # peak: ~1 Hz cells between 5 Hz and ENVELOPE_MAX_HZ
-    df_env = fs_env / m
-    block = max(1, int(round(1.0 / df_env)))
-    lo, hi = int(np.ceil(5.0 / df_env)), min(len(ses), int(ENVELOPE_MAX_HZ / df_env))
-    seg = ses[lo:hi]
-    n_cells = max(1, len(seg) // block)
-    cells = seg[: n_cells * block].reshape(n_cells, -1).sum(axis=1)
-    c = int(np.argmax(cells))
-    peak_bin = lo + c * block + int(np.argmax(seg[c * block:(c + 1) * block]))
-    prominence = float(_db(cells[c]) - _db(np.median(cells)))
-    return [_db(band_e), float(_db(total)), float(peak_bin * df_env), prominence, env_kurt]
-
-
 # ------------------------------------------------------------------------ public API
 
 
@@ -363,7 +361,9 @@ def extract_features(y: np.ndarray, sr: int, analysis_sr: int = DEVICE_SAMPLE_RA
         frame_rms_db.mean(), frame_rms_db.std(), frame_rms_db.max(),
         *_waveform_block(x),
         *_harmonic_block(line_power, sr / len(x)),
-        *_envelope_block(spectrum, len(x), sr),
+        *envelope_block(spectrum, len(x), sr),
+        impulse.impulse_features(spectrum, len(x), sr),
+        line_grid.line_features(spectrum, len(x), sr),
     ]
     vec = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.float64)) for p in parts])
     if vec.shape[0] != N_FEATURES:  # pragma: no cover - guards edits of this module

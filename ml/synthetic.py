@@ -27,6 +27,22 @@ power). The models follow the usual textbook descriptions:
     Magnetostriction and electromagnetic forces in a motor or transformer
     hum at twice the line frequency: 100 Hz (50 Hz mains) or 120 Hz (60 Hz)
     plus its harmonics with decreasing amplitude and a slight slow wobble.
+``impulsive_knock``
+    A loose part, piston slap or a cracked mounting knocks: short impacts
+    (1.5-6 per second, mostly regular with 5 % timing jitter and 30 %
+    strength variation; each impact a damped low-frequency resonance of
+    60-400 Hz decaying in 8-25 ms, with a 1 ms broadband click at its onset
+    carrying about a tenth of its energy).
+``mains_hum``
+    A weak hum at the mains frequency itself and its harmonics, e.g. a
+    ground loop, an unbalanced phase or loose laminations: lines at k x 50 Hz
+    (or k x 60 Hz), k = 1..8, odd harmonics stronger (1, 0.4, 0.7, 0.25, 0.4,
+    0.15, 0.25, 0.1), the line frequency off nominal by up to 0.2 Hz.
+``intermittent``
+    A fault present in only part of the clip: one or two stretches covering
+    15-40 % of it in all, with 20 ms fades, in which a rattle (irregular
+    impacts ringing a 1-4 kHz resonance, 20-60 a second) sounds; silent
+    elsewhere.
 """
 
 from __future__ import annotations
@@ -116,11 +132,81 @@ def electrical_hum_fault(n: int, sr: int, rng: np.random.Generator,
     return hum * wobble
 
 
+def impulsive_knock_fault(n: int, sr: int, rng: np.random.Generator,
+                          rate_hz: float | None = None,
+                          resonance_hz: float | None = None,
+                          click_fraction: float = 0.1) -> np.ndarray:
+    """Short low-frequency impacts a few times a second (see module docstring)."""
+    rate_hz = float(rng.uniform(1.5, 6.0)) if rate_hz is None else float(rate_hz)
+    resonance_hz = float(rng.uniform(60, 400)) if resonance_hz is None else float(resonance_hz)
+    tau = float(rng.uniform(0.008, 0.025))
+    period = sr / rate_hz
+    n_imp = int(n / period) + 2
+    times = np.cumsum(period * (1.0 + 0.05 * rng.standard_normal(n_imp)))
+    times = times - period * rng.random()
+    times = times[(times >= 0) & (times < n)].astype(int)
+    k = np.arange(int(5 * tau * sr) + 1) / sr
+    thump = np.exp(-k / tau) * np.sin(2 * np.pi * resonance_hz * k)
+    click_len = max(2, int(0.001 * sr))
+    click = rng.standard_normal(click_len) * np.hanning(click_len)
+    # ``click_fraction`` of the impact's energy in the click (0: a pure thump)
+    click *= np.sqrt(click_fraction * np.sum(thump ** 2) / max(np.sum(click ** 2), 1e-30))
+    impact = thump.copy()
+    impact[:click_len] += click
+    impulses = np.zeros(n)
+    np.add.at(impulses, times, np.maximum(1.0 + 0.3 * rng.standard_normal(len(times)), 0.2))
+    return fftconvolve(impulses, impact)[:n]
+
+
+def mains_hum_fault(n: int, sr: int, rng: np.random.Generator,
+                    line_hz: float | None = None) -> np.ndarray:
+    """Lines at k x the mains frequency, odd harmonics stronger (see module docstring)."""
+    nominal = float(rng.choice([50.0, 60.0])) if line_hz is None else float(line_hz)
+    f1 = nominal + (float(rng.uniform(-0.2, 0.2)) if line_hz is None else 0.0)
+    t = np.arange(n) / sr
+    hum = np.zeros(n)
+    for k, amp in enumerate((1.0, 0.4, 0.7, 0.25, 0.4, 0.15, 0.25, 0.1), start=1):
+        if k * f1 >= sr / 2:
+            break
+        hum += amp * np.sin(2 * np.pi * k * f1 * t + rng.uniform(0, 2 * np.pi))
+    return hum
+
+
+def intermittent_fault(n: int, sr: int, rng: np.random.Generator,
+                       fraction: float | None = None) -> np.ndarray:
+    """A rattle present in only part of the clip (see module docstring)."""
+    fraction = float(rng.uniform(0.15, 0.4)) if fraction is None else float(fraction)
+    n_parts = int(rng.integers(1, 3))
+    gate = np.zeros(n)
+    fade = max(1, int(0.02 * sr))
+    part = max(2 * fade + 1, int(fraction * n / n_parts))
+    for _ in range(n_parts):
+        start = int(rng.integers(0, max(1, n - part)))
+        ramp = np.ones(min(part, n - start))
+        f = min(fade, len(ramp) // 2)
+        if f:
+            ramp[:f] = np.linspace(0.0, 1.0, f)
+            ramp[-f:] = np.linspace(1.0, 0.0, f)
+        gate[start:start + len(ramp)] = np.maximum(gate[start:start + len(ramp)], ramp)
+    rate = float(rng.uniform(20, 60))
+    n_imp = rng.poisson(rate * n / sr)
+    impulses = np.zeros(n)
+    np.add.at(impulses, rng.integers(0, n, n_imp), rng.uniform(0.3, 1.0, n_imp))
+    resonance = float(rng.uniform(1000, min(4000, 0.4 * sr)))
+    tau = float(rng.uniform(0.001, 0.003))
+    k = np.arange(int(6 * tau * sr) + 1) / sr
+    ring = np.exp(-k / tau) * np.sin(2 * np.pi * resonance * k)
+    return fftconvolve(impulses * gate, ring)[:n]
+
+
 FAULT_GENERATORS: dict[str, FaultGenerator] = {
     "bearing": bearing_fault,
     "valve_leak": valve_leak_fault,
     "belt_slip": belt_slip_fault,
     "electrical_hum": electrical_hum_fault,
+    "impulsive_knock": impulsive_knock_fault,
+    "mains_hum": mains_hum_fault,
+    "intermittent": intermittent_fault,
 }
 """Fault label -> generator ``(n_samples, sample_rate, rng) -> fault component``."""
 

@@ -30,10 +30,13 @@ from tests.audio_fixtures import wav_bytes
 from tests.conftest import install_model
 
 
-def post_condition(client, token, seq, label="normal", seed=None, snr_db=None):
+def post_condition(client, token, seq, label="normal", seed=None, snr_db=None, ts=None):
     samples, rate = demo_clip(label, rng_seed=seed if seed is not None else seq, snr_db=snr_db)
+    headers = {"Authorization": f"Bearer {token}"}
+    if ts is not None:
+        headers["X-Timestamp"] = ts.isoformat()
     resp = client.post(f"/api/esp32/audio?seq={seq}", data=wav_bytes(samples, rate),
-                       content_type="audio/wav", headers={"Authorization": f"Bearer {token}"})
+                       content_type="audio/wav", headers=headers)
     assert resp.status_code == 202, resp.get_json()
     return resp.get_json()["recording_id"]
 
@@ -86,6 +89,47 @@ def test_compressor_learns_its_baseline_then_flags_anomalies(client, app, world,
         assert fault.is_anomaly is True and normal.is_anomaly is False
         assert fault.health_score < normal.health_score
         assert s.get(Compressor, cid).status != "learning"
+
+
+def test_baseline_follows_normal_clips_but_never_learns_a_fault(client, app, world,
+                                                              demo_model_file, monkeypatch):
+    """The drift policy (ml.drift) wired in: normal clips spread over hours are admitted
+    into the stored baseline; faulty ones are flagged and leave it unchanged."""
+    monkeypatch.setattr(baselines, "DEFAULT_CLIPS_NEEDED", 8)
+    install_model(app, demo_model_file)
+    cid = world.compressors["A"][1]
+    token = world.tokens[cid]
+    start = utcnow() - dt.timedelta(hours=12)
+
+    def stored():
+        with session_scope(app) as s:
+            row = s.scalar(sa.select(CompressorBaseline)
+                           .where(CompressorBaseline.compressor_id == cid))
+            return row.state, row.artifact
+
+    for seq in range(8):
+        post_condition(client, token, seq, "normal", seed=200 + seq,
+                       ts=start + dt.timedelta(minutes=seq))
+    run_analysis_batch(app, "w1", limit=20)
+    state, learned = stored()
+    assert state == "ready"
+    for k in range(8):  # normal clips 20 minutes apart: some are admitted
+        post_condition(client, token, 20 + k, "normal", seed=300 + k,
+                       ts=start + dt.timedelta(hours=1, minutes=20 * k))
+        run_analysis_batch(app, "w1")
+    _state, followed = stored()
+    assert followed != learned
+    for k in range(4):  # a fault, 20 minutes apart: flagged, never admitted
+        post_condition(client, token, 40 + k, "bearing", seed=400 + k, snr_db=6,
+                       ts=start + dt.timedelta(hours=5, minutes=20 * k))
+        run_analysis_batch(app, "w1")
+    _state, after_fault = stored()
+    assert after_fault == followed
+    with session_scope(app) as s:
+        faults = s.scalars(sa.select(Diagnosis).where(Diagnosis.compressor_id == cid)
+                           .order_by(Diagnosis.ts.desc()).limit(4)).all()
+        assert all(d.is_anomaly for d in faults)
+        assert all(d.features_summary["anomaly"]["family"] for d in faults)
 
 
 def test_undecodable_audio_fails_with_its_reason(client, app, world, demo_model_file):

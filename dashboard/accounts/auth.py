@@ -35,7 +35,7 @@ from dashboard.accounts.audit import client_ip, record_audit
 from dashboard.accounts.security import allow
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _
-from dashboard.core.models import ROLE_RANK, User, utcnow
+from dashboard.core.models import ROLE_LABELS, ROLE_RANK, User, utcnow
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -278,7 +278,8 @@ def page_guard(min_role: str) -> Callable:
             if not user_has_role(min_role):
                 return html.Div(
                     [html.H1("403", className="h4"),
-                     html.P(_("This page needs the %(role)s role.", role=_(min_role)))],
+                     html.P(_("This page needs the %(role)s role.",
+                              role=_(ROLE_LABELS.get(min_role, min_role))))],
                     className="alert alert-warning", id="page-forbidden",
                 )
             return layout(*args, **kwargs)

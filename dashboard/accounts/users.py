@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from dashboard.accounts.audit import record_audit
 from dashboard.accounts.auth import hash_password, verify_password
-from dashboard.core.i18n import LANGUAGES, UserMessageError
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, LANGUAGES, N_, UserMessageError, _
 from dashboard.core.models import ROLES, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
+PROFILE_FIELD_LABELS = {"name": N_("Name"), "phone": N_("Phone"), "position": N_("Position"),
+                        "timezone": N_("Time zone")}
 MAX_PASSWORD_LENGTH = 256
 PHONE_RE = re.compile(r"^\+?[0-9 ()\-]{7,24}$")
 
@@ -177,13 +179,13 @@ def update_profile(session: Session, user: User, *, name: str, phone: str | None
     name = (name or "").strip()
     phone = (phone or "").strip() or None
     position = (position or "").strip() or None
-    timezone = (timezone or "").strip() or "Asia/Seoul"
+    timezone = (timezone or "").strip() or DEFAULT_TIME_ZONE
     if not name:
         raise AccountError("Please enter your name.")
     for field, value in (("name", name), ("phone", phone), ("position", position),
                          ("timezone", timezone)):
         if value and len(value) > PROFILE_LIMITS[field]:
-            raise AccountError("The %(field)s is too long.", field=field)
+            raise AccountError("%(field)s: too long.", field=_(PROFILE_FIELD_LABELS[field]))
     if phone and not PHONE_RE.match(phone):
         raise AccountError("The phone number looks wrong.")
     if notify_sms and not phone:

@@ -42,6 +42,7 @@ from dashboard.alerts.conditions import half_in_language
 from dashboard.alerts.engine import add_event
 from dashboard.alerts.notify import channel_settings, enqueue_fallback, reach_address
 from dashboard.core.database import session_scope
+from dashboard.core.i18n import DEFAULT_TIME_ZONE
 from dashboard.core.mailer import public_url
 from dashboard.core.models import Alert, AlertRule, Compressor, NotificationDelivery, Site, User
 
@@ -66,9 +67,9 @@ def quiet_until(tz_name: str | None, start: int | None, end: int | None,
     if start is None or end is None or start == end:
         return None
     try:
-        tz = ZoneInfo(tz_name or "Asia/Seoul")
+        tz = ZoneInfo(tz_name or DEFAULT_TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("Asia/Seoul")
+        tz = ZoneInfo(DEFAULT_TIME_ZONE)
     local = now.astimezone(tz)
     hour = local.hour
     inside = start <= hour < end if start < end else (hour >= start or hour < end)

@@ -14,7 +14,7 @@ from dashboard.alerts.errors import AlertsInputError
 from dashboard.core.i18n import N_, _
 from dashboard.core.models import ROLES
 from dashboard.core.sensors import METRICS
-from dashboard.core.status import LEVEL_RANK
+from dashboard.core.status import LEVEL_RANK, STATUS_LABELS
 
 DIAGNOSIS_KINDS = ("health_status", "fault_probability", "anomaly")
 PERIODIC_KINDS = ("sensor_limit", "offline")
@@ -113,7 +113,7 @@ def parse_params(kind: str, raw: dict[str, Any] | None) -> RuleParams:
     """Clean parameters for ``kind``; AlertsInputError names every bad field."""
     model = PARAMS_MODELS.get(kind)
     if model is None:
-        raise AlertsInputError("Unknown rule kind %(kind)s.", kind=f"{kind!r}")
+        raise AlertsInputError("Unknown rule kind %(kind)s.", kind=repr(kind))
     try:
         return model.model_validate(raw or {})
     except ValidationError as exc:
@@ -154,19 +154,19 @@ def describe_params(kind: str, params: dict[str, Any]) -> str:
     except AlertsInputError:
         return _("(invalid settings)")
     if isinstance(p, HealthStatusParams):
-        return _("status ≥ %(level)s", level=_(p.level))
+        return _("status ≥ %(level)s", level=_(STATUS_LABELS.get(p.level, p.level)))
     if isinstance(p, FaultProbabilityParams):
         fault = _("any fault") if p.fault == ANY_FAULT else p.fault
         return f"P({fault}) > {p.threshold:.2f}"
     if isinstance(p, AnomalyParams):
         if p.score_above is None:
             return _("anomaly score above the baseline threshold")
-        return _("anomaly score > %(score)s", score=f"{p.score_above:g}")
+        return _("anomaly score > %(score)s", score=format(p.score_above, "g"))
     if isinstance(p, SensorLimitParams):
         metric = SENSOR_METRICS[p.metric]
         sign = ">" if p.op == "above" else "<"
         return _("%(metric)s %(sign)s %(limit)s %(unit)s for %(minutes)s min",
-                 metric=_(metric.label), sign=sign, limit=f"{p.limit:g}", unit=metric.unit,
+                 metric=_(metric.label), sign=sign, limit=format(p.limit, "g"), unit=metric.unit,
                  minutes=p.minutes)
     assert isinstance(p, OfflineParams)
     return _("no data for %(minutes)s min", minutes=p.minutes)

@@ -115,7 +115,7 @@ def save_channels(session: Session, org_id: int, user: User,
     cleaned: dict[str, tuple[bool, int]] = {}
     for kind, (enabled, limit) in values.items():
         if kind not in CHANNEL_KINDS:
-            raise AlertsInputError("Unknown channel %(kind)s.", kind=f"{kind!r}")
+            raise AlertsInputError("Unknown channel %(kind)s.", kind=repr(kind))
         try:
             number = int(limit)  # type: ignore[call-overload]
         except (TypeError, ValueError):

@@ -1,10 +1,15 @@
 """Per-compressor baselines: each compressor learns its own normal from its first
 ``clips_needed`` analysed clips (status "learning" until then); afterwards every clip
-gets an anomaly score against it. Feature vectors are kept (RecordingFeatures), so a
-baseline can be refitted without decoding audio again."""
+gets an anomaly score against it, and is offered to the baseline's drift policy
+(``ml.drift``: only comfortably normal clips, slowly, inside the original envelope), so
+the baseline follows seasons and load without learning a developing fault. Feature
+vectors are kept (RecordingFeatures), so a baseline can be refitted without decoding
+audio again."""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import io
 import os
 import threading
@@ -91,6 +96,24 @@ def fit_baseline(session: Session, row: CompressorBaseline) -> None:
     row.feature_set = FEATURE_SET_ID
     row.state = "ready"
     row.updated_at = utcnow()
+
+
+def follow_drift(session: Session, row: CompressorBaseline, baseline: Baseline,
+                 features: np.ndarray, ts: dt.datetime) -> bool:
+    """Offer a scored clip to the baseline's drift policy; store the baseline when the
+    policy admitted it (the cached one is never changed in place, so a transaction
+    that rolls back leaves nothing behind). Returns True when it was stored."""
+    candidate = copy.deepcopy(baseline)
+    result = candidate.update(np.asarray(features, dtype=np.float64)[None, :],
+                              times=[ts.timestamp()])
+    if not result.changed:
+        return False
+    buf = io.BytesIO()
+    joblib.dump(candidate, buf, compress=3)
+    row.artifact = buf.getvalue()
+    row.threshold = float(candidate.threshold)
+    row.updated_at = utcnow()
+    return True
 
 
 def reset_baseline(session: Session, compressor_id: int) -> None:

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from dashboard.analysis.baselines import baseline_for, record_clip_features
+from dashboard.alerts import evaluate_diagnosis
+from dashboard.analysis.baselines import baseline_for, follow_drift, record_clip_features
 from dashboard.analysis.registry import active_version, load_version
 from dashboard.core.blobs import StoreUnavailable, audio_store
 from dashboard.core.database import session_scope
@@ -108,6 +109,18 @@ def diagnose_audio(model: DiagnosisModel, baseline: Baseline | None, y: np.ndarr
     return merged, feats.mean(axis=0)
 
 
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The diagnosis' features summary, with what deviated most when the clip is an
+    anomaly (``anomaly``: family, feature, its value, the line's frequency)."""
+    summary: dict[str, Any] = {k: float(v) for k, v in result["features"].items()
+                               if v is not None and np.isfinite(v)}
+    explanation = result.get("anomaly_explanation")
+    if explanation:
+        summary["anomaly"] = {key: explanation.get(key) for key in
+                              ("family", "feature", "feature_value", "line_hz")}
+    return summary
+
+
 def analyze_recording(app: Flask, session: Session, recording_id: int, worker: str,
                       now: dt.datetime) -> Diagnosis | None:
     """Analyse one claimed recording. Returns the diagnosis, or None when the claim was
@@ -136,10 +149,11 @@ def analyze_recording(app: Flask, session: Session, recording_id: int, worker: s
         probabilities=result["probabilities"], confidence=float(result["confidence"]),
         anomaly_score=result["anomaly_score"], is_anomaly=result["is_anomaly"],
         health_score=float(result["health_score"]), status=result["status"],
-        features_summary={k: float(v) for k, v in result["features"].items()
-                          if v is not None and np.isfinite(v)},
+        features_summary=_summary(result),
     )
     session.add(diagnosis)
+    if baseline is not None:
+        follow_drift(session, state, baseline, features, rec.ts)
     ready = record_clip_features(session, compressor.id, rec.id, features, state)
     done = session.execute(
         sa.update(Recording)
@@ -159,10 +173,6 @@ def analyze_recording(app: Flask, session: Session, recording_id: int, worker: s
 
 
 def _run_alert_hook(session: Session, diagnosis: Diagnosis, now: dt.datetime) -> None:
-    try:
-        from dashboard.alerts import evaluate_diagnosis
-    except ImportError:  # the alerts engine is optional in a minimal install
-        return
     evaluate_diagnosis(session, diagnosis, now)
 
 

@@ -12,11 +12,12 @@ from flask_login import current_user
 
 from dashboard.accounts.auth import user_has_role
 from dashboard.core.i18n import _
+from dashboard.core.models import ROLE_LABELS
 
 
 def nav_items() -> list[dict]:
     """Pages that ask for a navbar entry: ``dash.register_page(..., nav_order=N,
-    nav_label=N_("English label"), nav_icon="fa-solid fa-x", min_role="viewer")``."""
+    nav_label=N_("Label"), nav_icon="fa-solid fa-x", min_role="viewer")``."""
     pages = [p for p in dash.page_registry.values() if p.get("nav_order") is not None]
     return sorted(pages, key=lambda p: p["nav_order"])
 
@@ -41,7 +42,9 @@ def navbar() -> dbc.Navbar:
             dbc.DropdownMenu(
                 [
                     dbc.DropdownMenuItem(
-                        f"{current_user.email} · {current_user.role}", header=True
+                        f"{current_user.email} · "
+                        f"{_(ROLE_LABELS.get(current_user.role, current_user.role))}",
+                        header=True
                     ),
                     dbc.DropdownMenuItem(
                         [html.I(className="fa-solid fa-right-from-bracket me-1"),

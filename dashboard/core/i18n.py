@@ -30,11 +30,13 @@ from flask_login import current_user
 LANGUAGES = ("ko", "en")
 DEFAULT_LANGUAGE = "ko"
 LANGUAGE_COOKIE = "sc_lang"
+# A user's time zone until they choose another in their profile.
+DEFAULT_TIME_ZONE = "Asia/Seoul"
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 
 _ = gettext
-__all__ = ["LANGUAGES", "N_", "UserMessageError", "_", "current_language", "gettext",
-           "in_language", "init_app", "lazy_gettext", "ngettext"]
+__all__ = ["DEFAULT_TIME_ZONE", "LANGUAGES", "N_", "UserMessageError", "_", "current_language",
+           "gettext", "in_language", "init_app", "lazy_gettext", "ngettext"]
 
 
 class UserMessageError(ValueError):
@@ -110,8 +112,3 @@ def init_app(server: Flask) -> None:
                                 httponly=True, secure=server.config.get("SESSION_COOKIE_SECURE",
                                                                        False))
         return response
-
-
-def tr(en: str, ko: str) -> str:
-    """Deprecated: the pair form, being replaced by ``_()`` with the catalogue."""
-    return ko if current_language() == "ko" else en

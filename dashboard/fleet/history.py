@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.core.i18n import _
 from dashboard.core.models import Compressor, Diagnosis, Site, User, utcnow
-from dashboard.ui.figures.base import local_text, zone
+from dashboard.core.timezones import local_text, zone
 
 KNOWN_LABELS = ("normal", "bearing", "valve_leak", "belt_slip", "electrical_hum")
 LABEL_PATTERN = re.compile(r"^[a-z0-9_]{1,60}$")

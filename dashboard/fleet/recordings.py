@@ -96,7 +96,7 @@ def decode_wav(data: bytes, max_seconds: float = MAX_CLIP_SECONDS) -> tuple[np.n
             raise ClipError(_("The audio file is empty."))
         if info.frames / info.samplerate > max_seconds:
             raise ClipError(_("Clips longer than %(max_seconds)s s are not shown.",
-                                                   max_seconds=f"{max_seconds:.0f}"))
+                                                   max_seconds=format(max_seconds, ".0f")))
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise ClipError(_("This is not a readable WAV file.")) from exc

@@ -62,7 +62,7 @@ def resolve_range(choice: str | None, custom_start: dt.datetime | None = None,
     if choice in RANGES:
         return TimeRange(now - RANGES[choice], now)
     if choice != "custom":
-        raise RangeError(_("unknown range %(choice)s", choice=f"{choice!r}"))
+        raise RangeError(_("unknown range %(choice)s", choice=repr(choice)))
     if custom_start is None or custom_end is None:
         raise RangeError(_("choose a start and an end date"))
     if custom_end <= custom_start:

@@ -12,13 +12,11 @@ from dash import dcc, html
 
 from dashboard.accounts.users import Member
 from dashboard.core.i18n import N_, _
-from dashboard.core.models import ROLES
+from dashboard.core.models import ROLE_LABELS, ROLES
 
 STATUS_BADGE = {"active": ("success", N_("Active")),
                 "pending": ("warning", N_("Pending")),
                 "disabled": ("secondary", N_("Disabled"))}
-ROLE_LABELS = {"viewer": N_("Viewer"), "analyst": N_("Analyst"),
-               "manager": N_("Manager"), "admin": N_("Admin")}
 
 
 def when(value: dt.datetime | None) -> str:

@@ -63,3 +63,27 @@ def test_demo_clips_survive_a_16_bit_wav_round_trip(demo_artifacts) -> None:
         sf.write(buf, y, sr, subtype="PCM_16", format="WAV")  # what the simulator posts
         decoded, rate = load_audio(buf.getvalue())
         assert analyze_clip(decoded, rate, model, baseline)["label"] == label
+
+
+def test_demo_clip_severity_scales_the_fault_smoothly() -> None:
+    seed = 41
+    healthy, _ = demo_clip("normal", rng_seed=seed, state="rest")
+    zero, _ = demo_clip("bearing", rng_seed=seed, state="rest", severity=0.0)
+    np.testing.assert_array_equal(zero, healthy)  # severity 0 is the healthy clip
+    np.testing.assert_array_equal(demo_clip("bearing", rng_seed=seed, state="rest")[0],
+                                  demo_clip("bearing", rng_seed=seed, state="rest",
+                                            severity=1.0)[0])
+    power = [float(np.mean((demo_clip("bearing", rng_seed=seed, state="rest",
+                                      severity=s)[0] - healthy) ** 2))
+             for s in (0.1, 0.3, 1.0)]
+    # amplitude ~ severity (the rest state is far from full scale, so nothing clips)
+    assert power[1] / power[0] == pytest.approx(9.0, rel=0.05)
+    assert power[2] / power[1] == pytest.approx(100 / 9, rel=0.05)
+    with pytest.raises(ValueError):
+        demo_clip("bearing", rng_seed=seed, severity=1.5)
+
+
+def test_demo_clip_makes_the_other_synthetic_kinds_too() -> None:
+    for kind in ("impulsive_knock", "mains_hum", "intermittent"):
+        y, sr = demo_clip(kind, rng_seed=5)
+        assert len(y) == 5 * sr and not np.array_equal(y, demo_clip("normal", rng_seed=5)[0])

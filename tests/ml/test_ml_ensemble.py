@@ -87,7 +87,7 @@ def test_fast_calibrated_path_equals_sklearn(small_dataset, n_classes: int) -> N
     model = DiagnosisModel.train(X[keep][::2], labels[keep][::2], SMALL_SR, 1.0)
     assert type(model.pipeline).__name__ == "CalibratedClassifierCV"  # the default
     ours = model.predict_proba(X[keep])
-    reference = model.pipeline.predict_proba(X[keep].astype(np.float32))
+    reference = model.pipeline.predict_proba(X[keep][:, model.columns].astype(np.float32))
     np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-9)
 
 

@@ -156,3 +156,43 @@ def test_summary_has_human_units() -> None:
     assert summary["dominant_hz"] == pytest.approx(440, abs=1)
     assert summary["crest_factor"] == pytest.approx(np.sqrt(2), rel=0.01)
     assert set(summary) >= {"rms_db", "centroid_hz", "kurtosis", "envelope_peak_hz"}
+
+
+def _hum_background(seconds: float = 2.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = _t(seconds)
+    return 0.2 * np.sin(2 * np.pi * 494 * t) + 0.05 * rng.standard_normal(len(t))
+
+
+def test_an_impulsive_knock_raises_the_impulse_rate_and_periodicity() -> None:
+    from ml.synthetic import impulsive_knock_fault, mix_at_snr
+
+    clean = _hum_background(seed=1)
+    knock = impulsive_knock_fault(len(clean), SR, np.random.default_rng(2), rate_hz=4.0,
+                                  resonance_hz=150.0)
+    fc, fk = feats(clean), feats(mix_at_snr(clean, knock, 10.0))
+    assert fc["imp_all_rate_hz"] <= 1.0
+    assert fk["imp_all_rate_hz"] == pytest.approx(4.0, abs=1.0)
+    assert fk["imp_low_p99_db"] > fc["imp_low_p99_db"] + 3.0
+    assert fk["imp_all_periodicity"] > fc["imp_all_periodicity"] + 0.2
+    assert fk["imp_all_period_hz"] == pytest.approx(4.0, rel=0.15)
+    assert fk["imp_all_regularity"] > 0.5 > fc["imp_all_regularity"]
+
+
+def test_the_line_grid_shows_a_weak_line_where_it_is() -> None:
+    clean = _hum_background(seed=3)
+    weak = clean + 0.01 * np.sin(2 * np.pi * 150.0 * _t(2.0))  # -26 dB re the 494 Hz tone
+    fc, fw = feats(clean), feats(weak)
+    assert fw["line_150hz"] > 20.0 and fc["line_150hz"] < 10.0
+    assert fc["line_494hz"] > 30.0  # the machine's own line
+    grid = [n for n in F.FEATURE_NAMES if n.startswith("line_")]
+    moved = [n for n in grid if abs(fw[n] - fc[n]) > 10.0]
+    assert "line_150hz" in moved
+    assert set(moved) <= {"line_149hz", "line_150hz", "line_151hz"}  # a Hann lobe spills
+
+
+def test_classifier_columns_leave_out_the_line_grid_only() -> None:
+    names = [F.FEATURE_NAMES[i] for i in F.CLASSIFIER_COLUMNS]
+    assert not any(n.startswith("line_") for n in names)
+    assert len(names) + len(F.family_columns("lines")) == F.N_FEATURES
+    assert set(F.FEATURE_FAMILY) == set(F.FEATURE_FAMILIES)

@@ -43,3 +43,22 @@ def test_compressor_baseline_detects_mixed_in_faults(compressor_dir) -> None:
     assert roc_auc_score(y, np.r_[healthy, faulty]) >= 0.95
     assert np.mean(faulty > baseline.threshold) >= 0.9
     assert np.mean(healthy > baseline.threshold) <= 0.1
+
+
+def test_compressor_baseline_catches_a_weak_mains_hum(compressor_dir) -> None:
+    sr = 16_000
+    files = sorted((compressor_dir / "run").glob("*.wav"))[:60]
+    run = [resample(*load_audio(f), sr) for f in files]
+    block = (np.arange(len(run)) // 5) % 2
+    base = extract_features_batch([c for c, b in zip(run, block, strict=True) if b == 0], sr)
+    test = [c for c, b in zip(run, block, strict=True) if b == 1]
+    rng = np.random.default_rng(11)
+    hum = extract_features_batch(
+        [mix_at_snr(c, make_fault("mains_hum", len(c), sr, rng), 20.0) for c in test], sr)
+    healthy = extract_features_batch(test, sr)
+    y = np.r_[np.zeros(len(healthy)), np.ones(len(hum))]
+    new = Baseline(sample_rate=sr).fit(base)
+    assert roc_auc_score(y, np.r_[new.score(healthy), new.score(hum)]) >= 0.97
+    assert new.is_anomaly(hum).mean() >= 0.9
+    assert new.is_anomaly(healthy).mean() <= 0.1
+    assert new.explain(hum[0])["family"] in ("mains", "lines")

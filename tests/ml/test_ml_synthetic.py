@@ -73,3 +73,41 @@ def test_make_labelled_set_counts_and_determinism() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(clips, again, strict=True))
     with pytest.raises(ValueError):
         S.make_fault("gearbox", 10, SR, rng)
+
+
+def test_impulsive_knock_is_short_low_frequency_impacts_at_its_rate() -> None:
+    y = S.impulsive_knock_fault(N, SR, np.random.default_rng(6), rate_hz=3.0,
+                                resonance_hz=120.0, click_fraction=0.0)
+    env = np.abs(y)
+    frames = env[: N - N % 160].reshape(-1, 160).max(axis=1)  # 10 ms frames
+    active = frames > 0.2 * frames.max()
+    onsets = np.flatnonzero(active[1:] & ~active[:-1])
+    assert 5 * 3.0 - 3 <= len(onsets) <= 5 * 3.0 + 2
+    assert active.mean() < 0.35  # short: silent most of the time
+    spectrum = np.abs(np.fft.rfft(y)) ** 2
+    freqs = np.fft.rfftfreq(N, 1 / SR)
+    assert spectrum[(freqs > 60) & (freqs < 250)].sum() / spectrum.sum() > 0.8
+
+
+def test_mains_hum_has_lines_at_the_mains_harmonics() -> None:
+    y = S.mains_hum_fault(N, SR, np.random.default_rng(7), line_hz=50.0)
+    spectrum = np.abs(np.fft.rfft(y)) ** 2
+    freqs = np.fft.rfftfreq(N, 1 / SR)
+    on = sum(spectrum[np.abs(freqs - 50.0 * k) < 0.5].sum() for k in range(1, 9))
+    assert on / spectrum.sum() > 0.99
+    assert spectrum[np.abs(freqs - 150.0) < 0.5].sum() > spectrum[np.abs(freqs - 100.0) < 0.5].sum()
+
+
+def test_intermittent_fault_is_present_in_only_part_of_the_clip() -> None:
+    y = S.intermittent_fault(N, SR, np.random.default_rng(8), fraction=0.3)
+    seconds = np.abs(y[: N - N % (SR // 10)]).reshape(-1, SR // 10).max(axis=1)  # 100 ms
+    quiet = seconds < 1e-6 * np.abs(y).max()
+    assert 0.5 <= quiet.mean() <= 0.8
+
+
+def test_every_fault_kind_is_documented_as_synthetic() -> None:
+    assert len(S.FAULT_GENERATORS) >= 7
+    doc = S.__doc__ or ""
+    assert "SYNTHETIC" in doc
+    for kind in S.FAULT_GENERATORS:
+        assert f"``{kind}``" in doc

@@ -27,7 +27,7 @@ from dashboard.accounts.web.pages import message_page, registration_page
 from dashboard.core.database import db_session
 from dashboard.core.i18n import N_, _
 from dashboard.core.mailer import MailError
-from dashboard.core.models import Organization, User, utcnow
+from dashboard.core.models import ROLE_LABELS, Organization, User, utcnow
 
 log = logging.getLogger("signalcraft.accounts")
 bp = Blueprint("accounts", __name__)
@@ -156,7 +156,8 @@ def invitation(token: str) -> Any:
     if inv is None:
         return _invalid_invitation()
     org = db.get(Organization, inv.org_id)
-    context = {"org_name": org.name, "role": inv.role}
+    context = {"org_name": org.name, "role": inv.role,
+               "role_label": _(ROLE_LABELS.get(inv.role, inv.role))}
     here = url_for("accounts.invitation", token=token)
     existing = user_by_email(db, inv.email)
     signed_in: User | None = (current_user._get_current_object()  # type: ignore[attr-defined]

@@ -223,6 +223,6 @@ def figure_waterfall(spectra: Sequence[tuple[dt.datetime, Spectrum]], tz: str | 
         ))
     fig.update_layout(**base_layout(height, hovermode="closest", showlegend=False))
     fig.update_xaxes(title="Hz", range=[0, max_hz])
-    fig.update_yaxes(title=_("dB (+%(offset_db)s per recording)", offset_db=f"{offset_db:.0f}"),
-                                     showticklabels=False)
+    fig.update_yaxes(title=_("dB (+%(offset_db)s per recording)",
+                             offset_db=format(offset_db, ".0f")), showticklabels=False)
     return fig

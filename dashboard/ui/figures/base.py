@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -25,6 +24,7 @@ from dashboard.core.status import (  # noqa: F401  (re-exported for the figure m
     STATUS_ORDER,
     score_status,
 )
+from dashboard.core.timezones import local_text, zone  # noqa: F401  (re-exported)
 
 FONT = "system-ui, -apple-system, 'Segoe UI', 'Noto Sans KR', 'Malgun Gothic', sans-serif"
 GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False,
@@ -54,13 +54,6 @@ def status_label(status: str) -> str:
     return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def local_ms(ts: pd.Series | pd.DatetimeIndex | list[dt.datetime], tz: str | None) -> np.ndarray:
     """Wall-clock time in ``tz`` as milliseconds for a plotly date axis.
 
@@ -72,14 +65,6 @@ def local_ms(ts: pd.Series | pd.DatetimeIndex | list[dt.datetime], tz: str | Non
         return np.zeros(0, dtype="float64")
     wall = index.tz_convert(zone(tz)).tz_localize(None)
     return wall.as_unit("ms").asi8.astype("float64")
-
-
-def local_text(ts: dt.datetime | None, tz: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if ts is None:
-        return "—"
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=dt.UTC)
-    return ts.astimezone(zone(tz)).strftime(fmt)
 
 
 def base_layout(height: int | None = None, **extra: Any) -> dict[str, Any]:
