@@ -34,7 +34,7 @@ from dashboard.ui.settings_tables import feedback
 
 STATE_BADGES = {"ok": "success", "off": "secondary", "disconnected": "danger",
                 "needs_phone": "warning", "not_linked": "warning", "no_browser": "warning",
-                "server": "light", "org_off": "light"}
+                "server": "secondary", "org_off": "secondary"}
 
 
 def _state_text(view: ReachView, tz: str | None) -> str:

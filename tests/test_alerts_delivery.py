@@ -333,7 +333,7 @@ def test_register_jobs_adds_the_evaluation_and_delivery_jobs(dash_app):
     scheduler = BackgroundScheduler()
     register_jobs(scheduler, dash_app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"alerts-evaluate", "alerts-deliver"}
+    assert set(jobs) == {"alerts-evaluate", "alerts-deliver", "alerts-provider-reports"}
     assert jobs["alerts-deliver"].args == (dash_app.server,)
     # The jobs run against the real app without a scheduler around them; the evaluation
     # gives an organisation created without them its default rules.
@@ -342,6 +342,7 @@ def test_register_jobs_adds_the_evaluation_and_delivery_jobs(dash_app):
         s.add(org)
     jobs["alerts-evaluate"].func(*jobs["alerts-evaluate"].args)
     assert jobs["alerts-deliver"].func(*jobs["alerts-deliver"].args) == 0
+    assert jobs["alerts-provider-reports"].func(*jobs["alerts-provider-reports"].args) == 0
     with session_scope(dash_app.server) as s:
         assert s.scalar(sa.select(sa.func.count(Alert.id))) == 0
         kinds = s.scalars(sa.select(AlertRule.kind).where(AlertRule.org_id == org.id)).all()

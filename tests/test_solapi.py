@@ -25,7 +25,7 @@ from dashboard.alerts.alimtalk_templates import (
 )
 from dashboard.alerts.channel_base import DeliveryError
 from dashboard.alerts.channels import channel_problem, sms_provider
-from dashboard.alerts.channels_solapi import korean_number
+from dashboard.alerts.channels_solapi import korean_number, refresh_solapi_reports
 from dashboard.core.database import session_scope
 from dashboard.core.models import NotificationDelivery, User
 from tests.fakes.sms import FakeSmsGateway
@@ -170,6 +170,29 @@ def test_a_phone_without_kakaotalk_gets_the_alimtalk_text_by_sms(env, solapi):
     [sms] = solapi.delivered
     assert sms["replacement"] and sms["type"] == "LMS" and sms["from"] == "0215880000"
     assert "Comp A1" in sms["text"] and f"/alerts?alert={alert_id}" in sms["text"]
+
+
+def test_delivery_reports_are_fetched_and_recorded(env, solapi):
+    prefs(env, notify_email=False, notify_alimtalk=True, notify_sms=True, phone=PHONE)
+    solapi.no_kakao.add("01012345678")
+    alert_id = fire(env)
+    assert deliver_pending(env.server, T0) == 2
+    talk, sms = (next(d for d in solapi.delivered if d["template_id"]),
+                 next(d for d in solapi.delivered if not d["template_id"]))
+    # Nothing reported yet: the rows keep SOLAPI's "accepted".
+    assert refresh_solapi_reports(env.server, T0 + minutes(2)) == 0
+    solapi.report(talk["message_id"], "4000")
+    solapi.report(sms["message_id"], "3043")  # the phone was off
+    assert refresh_solapi_reports(env.server, T0 + minutes(4)) == 2
+    talk_row, sms_row = row(env, alert_id, "alimtalk"), row(env, alert_id, "sms")
+    assert talk_row.provider_status == ("4000 received (as LMS: no KakaoTalk, SOLAPI sent "
+                                        "the text instead)")
+    assert sms_row.provider_status.startswith("3043 not delivered")
+    assert (talk_row.status, sms_row.status) == ("sent", "sent")
+    # Final reports are not asked for again.
+    asked = len(solapi.requests)
+    assert refresh_solapi_reports(env.server, T0 + minutes(6)) == 0
+    assert len(solapi.requests) == asked
 
 
 def test_an_unapproved_template_fails_and_falls_back_to_email(env, solapi):

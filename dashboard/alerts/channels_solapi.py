@@ -19,17 +19,25 @@ our "sent" commit may, in that window only, send one message twice."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
 
 import httpx
+import sqlalchemy as sa
 from flask import Flask
 from pydantic import ValidationError
 from solapi import SolapiMessageService
 from solapi.error.MessageNotReceiveError import MessageNotReceivedError
 from solapi.model import KakaoOption, RequestMessage, SendRequestConfig
+from solapi.model.request.messages.get_messages import GetMessagesRequest
 
 from dashboard.alerts.alimtalk_templates import VARIABLE_LIMIT, choose_template, parse_template_ids
 from dashboard.alerts.channel_base import DeliveryError, OutgoingMessage, SendResult
+from dashboard.core.database import session_scope
+from dashboard.core.models import NotificationDelivery
+
+log = logging.getLogger("signalcraft.alerts.solapi")
 
 SMS_TEXT_LIMIT = 900  # LMS carries 2,000 bytes: about 1,000 Hangul characters
 # Authentication answers that a later try can pass (a new salt, a corrected clock,
@@ -126,3 +134,62 @@ def send_alimtalk(app: Flask, msg: OutgoingMessage) -> SendResult:
         kakao_options=KakaoOption(pf_id=cfg["SOLAPI_KAKAO_PFID"], template_id=template_id,
                                   variables=variables, disable_sms=False))
     return _send(app, message)
+
+
+# ---------------------------------------------------------------- delivery reports
+# What a message's final status code says (SOLAPI's message-status-codes); 2000/3000
+# mean "still on its way".
+PENDING_CODES = ("2000", "3000")
+REPORT_WINDOW = dt.timedelta(hours=72)
+
+
+def describe_report(status_code: str, sent_type: str | None, channel: str) -> str:
+    if status_code == "4000":
+        text = "4000 received"
+    elif status_code.startswith("3"):
+        text = f"{status_code} not delivered by the carrier or Kakao"
+    else:
+        text = f"{status_code} pending"
+    if channel == "alimtalk" and sent_type and sent_type != "ATA":
+        text += f" (as {sent_type}: no KakaoTalk, SOLAPI sent the text instead)"
+    return text
+
+
+def refresh_solapi_reports(app: Flask, now: dt.datetime, limit: int = 50) -> int:
+    """Ask SOLAPI how the messages it accepted in the last 72 hours ended (received,
+    refused by the carrier, AlimTalk replaced by SMS) and write it into the rows'
+    ``provider_status``; returns how many rows changed. A row stays "sent": SOLAPI
+    took it, and the report only tells the rest of the story."""
+    if solapi_problem(app):
+        return 0
+    with session_scope(app) as session:
+        rows = [(r.id, r.channel, r.provider_ref) for r in session.scalars(
+            sa.select(NotificationDelivery).where(
+                NotificationDelivery.channel.in_(("sms", "alimtalk")),
+                NotificationDelivery.status == "sent",
+                NotificationDelivery.provider_ref.is_not(None),
+                NotificationDelivery.sent_at > now - REPORT_WINDOW,
+                sa.or_(*[NotificationDelivery.provider_status.startswith(code)
+                         for code in PENDING_CODES]))
+            .order_by(NotificationDelivery.sent_at).limit(limit))]
+    if not rows:
+        return 0
+    service = _service(app)
+    changed = 0
+    for row_id, channel, message_id in rows:
+        try:
+            found = service.get_messages(GetMessagesRequest(message_id=message_id))
+        except Exception as exc:  # the SDK raises a bare Exception; try again next round
+            log.warning("SOLAPI report for %s failed: %s", message_id, exc)
+            continue
+        message = found.message_list.get(message_id)
+        if message is None or not message.status_code or message.status_code in PENDING_CODES:
+            continue
+        sent_type = getattr(message.type, "value", message.type)
+        with session_scope(app) as session:
+            session.execute(sa.update(NotificationDelivery)
+                            .where(NotificationDelivery.id == row_id)
+                            .values(provider_status=describe_report(
+                                message.status_code, sent_type, channel)[:300]))
+        changed += 1
+    return changed

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -76,7 +77,7 @@ def fallback_key(row: NotificationDelivery, kind: str) -> str:
     return f"{row.dedupe_key}:fallback:{kind}"
 
 
-def enqueue_fallback(app: object, session: Session, row: NotificationDelivery, user: User,
+def enqueue_fallback(app: Flask, session: Session, row: NotificationDelivery, user: User,
                      now: dt.datetime) -> list[str]:
     """After ``row`` failed for good (or its channel disconnected), promise the same
     message on the user's other channels that this round does not use yet; with none
@@ -88,7 +89,7 @@ def enqueue_fallback(app: object, session: Session, row: NotificationDelivery, u
         candidates = ["email"]
     added = []
     for kind in candidates:
-        if not settings[kind].enabled or channel_problem(app, kind):  # type: ignore[arg-type]
+        if not settings[kind].enabled or channel_problem(app, kind):
             continue
         extra = NotificationDelivery(
             alert_id=row.alert_id, user_id=user.id, channel=kind,

@@ -34,10 +34,12 @@ import re
 import secrets
 import string
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes._http import Answer, FakeHttpServer
 
 SEND_PATH = "/messages/v4/send-many/detail"
+LIST_PATH = "/messages/v4/list-old"  # where the SDK's get_messages asks
 SKEW = dt.timedelta(minutes=15)
 _VARIABLE = re.compile(r"#\{[^}]+\}")
 
@@ -130,11 +132,14 @@ class FakeSolapi:
         with self._http.lock:
             self.requests.append({"method": method, "path": path,
                                   "authorization": headers.get("authorization", "")})
-            if method != "POST" or path != SEND_PATH:
+            route = path.split("?", 1)[0]
+            if (method, route) not in (("POST", SEND_PATH), ("GET", LIST_PATH)):
                 return _error(404, "NotFound", f"{method} {path}")
             refused = self.check_authorization(headers.get("authorization", ""))
             if refused:
                 return refused
+            if route == LIST_PATH:
+                return self._list(path)
             if self._failures:
                 return self._failures.pop(0), {"errorCode": "InternalError",
                                                "errorMessage": "temporary"}, {}
@@ -150,6 +155,22 @@ class FakeSolapi:
                 outcome = self._register(message, group_id)
                 (accepted if outcome["statusCode"] == "2000" else failed).append(outcome)
             return 200, self._answer(group_id, data, accepted, failed), {}
+
+    def report(self, message_id: str, status_code: str) -> None:
+        """What the carrier (or Kakao) reported for a message: 4000 received, 3xxx not."""
+        next(d for d in self.delivered if d["message_id"] == message_id)["status_code"] = (
+            status_code)
+
+    def _list(self, path: str) -> Answer:
+        query = parse_qs(urlsplit(path).query)
+        wanted = query.get("messageId", [None])[0]
+        found = {d["message_id"]: {
+            "messageId": d["message_id"], "groupId": d["group_id"], "to": d["to"],
+            "from": d["from"], "type": d["type"], "country": "82", "text": d["text"],
+            "statusCode": d["status_code"], "replacement": d["replacement"]}
+            for d in self.delivered if wanted in (None, d["message_id"])}
+        return 200, {"limit": int(query.get("limit", ["20"])[0]), "messageList": found,
+                     "startKey": None, "nextKey": None}, {}
 
     def _register(self, m: dict[str, Any], group_id: str) -> dict[str, Any]:
         to, sender = str(m.get("to") or ""), str(m.get("from") or "")
@@ -198,7 +219,8 @@ class FakeSolapi:
         self.delivered.append({"type": kind, "to": to, "from": sender, "text": text,
                                "template_id": template_id, "variables": variables,
                                "replacement": replacement, "message_id": outcome["messageId"],
-                               "group_id": group_id, "custom_fields": m.get("customFields")})
+                               "group_id": group_id, "custom_fields": m.get("customFields"),
+                               "status_code": "3000"})
         return {**outcome, "type": kind, "statusCode": "2000",
                 "statusMessage": "정상 접수(이통사로 접수 예정) "}
 
