@@ -45,6 +45,7 @@ from dashboard.core.database import session_scope
 from dashboard.core.i18n import DEFAULT_TIME_ZONE
 from dashboard.core.mailer import public_url
 from dashboard.core.models import Alert, AlertRule, Compressor, NotificationDelivery, Site, User
+from dashboard.core.timezones import local_text
 
 log = logging.getLogger("signalcraft.alerts.delivery")
 
@@ -199,15 +200,11 @@ def template_variables(alert: Alert, compressor: Compressor, site: Site, user: U
                        link: str) -> dict[str, str]:
     """The values of provider templates (AlimTalk), in the recipient's language and
     time zone."""
-    try:
-        tz = ZoneInfo(user.timezone or "Asia/Seoul")
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("Asia/Seoul")
     severity = alert.severity.upper() if user.language == "en" else SEVERITY_KO.get(
         alert.severity, alert.severity)
     return {"severity": severity, "title": alert.title, "compressor": compressor.name,
             "site": site.name, "detail": half_in_language(alert.detail, user.language) or "-",
-            "time": f"{alert.opened_at.astimezone(tz):%Y-%m-%d %H:%M}", "link": link}
+            "time": local_text(alert.opened_at, user.timezone), "link": link}
 
 
 SEVERITY_KO = {"critical": "위험", "warning": "경고", "info": "정보"}
