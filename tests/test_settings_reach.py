@@ -68,6 +68,7 @@ def test_a_browser_subscribes_and_only_its_owner_removes_it(client, dash_app, ap
     app.config.update(VAPID_PUBLIC_KEY=public, VAPID_PRIVATE_KEY=private)
     with FakePushService(vapid_public_key=public) as push:
         data = push.subscribe()
+    set_user(app, world.users["A-viewer"], language="en")
     world.login(client, "A-viewer")
     resp = invoke(client, dash_app, "settings-push-new", "settings-push-new", "data",
                   {"subscription": data, "at": 1}, state={"settings-push-version": 0})
@@ -100,6 +101,7 @@ def test_a_browser_subscribes_and_only_its_owner_removes_it(client, dash_app, ap
 
 
 def test_a_malformed_subscription_is_refused_with_a_message(client, dash_app, app, world):
+    set_user(app, world.users["A-viewer"], language="en")
     world.login(client, "A-viewer")
     resp = invoke(client, dash_app, "settings-push-new", "settings-push-new", "data",
                   {"subscription": {"endpoint": "ftp://push.example/abc", "keys": {}}, "at": 1},
