@@ -17,6 +17,7 @@ from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
 from dashboard.alerts import AlertsInputError, acknowledge_alert, resolve_alert
 from dashboard.alerts.conditions import half_in_language
+from dashboard.alerts.notify import CHANNEL_LABELS
 from dashboard.alerts.queries import (
     AlertRow,
     DeliveryRow,
@@ -43,7 +44,7 @@ EVENT_LABELS = {
 }
 DELIVERY_COLORS = {"sent": "success", "pending": "secondary", "sending": "info",
                    "failed": "danger", "rate_limited": "warning", "skipped": "light",
-                   "cancelled": "light"}
+                   "cancelled": "light", "disconnected": "dark"}
 
 
 def format_ts(ts: dt.datetime | None, tz_name: str | None) -> str:
@@ -140,10 +141,15 @@ def timeline_view(row: AlertRow, events: list[TimelineEntry], deliveries: list[D
         for e in events
     ]
     log_rows = [
-        html.Tr([html.Td(d.channel), html.Td(d.recipient or "—"),
+        html.Tr([html.Td([_(CHANNEL_LABELS.get(d.channel, d.channel)),
+                          html.Div(_("instead of %(channel)s",
+                                     channel=_(CHANNEL_LABELS.get(d.fallback_for, d.fallback_for)))
+                                   if d.fallback_for else "", className="small text-secondary")]),
+                 html.Td(d.recipient or "—"),
                  html.Td(dbc.Badge(d.status, color=DELIVERY_COLORS.get(d.status, "secondary"))),
                  html.Td(str(d.attempts)), html.Td(format_ts(d.sent_at, tz_name)),
-                 html.Td(d.last_error or "", className="small")])
+                 html.Td(d.last_error or d.provider_status or "", className="small")],
+                className=f"sc-delivery-{d.status}")
         for d in deliveries
     ]
     log = (dbc.Table([html.Thead(html.Tr([html.Th(t) for t in (

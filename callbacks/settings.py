@@ -65,11 +65,22 @@ def _register_profile(app: dash.Dash) -> None:
                                _("verified")], className="small")
                     if user.email_verified_at else
                     html.Span(_("not verified"), className="badge text-bg-warning"))
-        notify = [k for k, on in (("email", user.notify_email), ("sms", user.notify_sms),
-                                  ("kakao", user.notify_kakao)) if on]
-        kakao = (_("Your Kakao account is connected.")
-                 if user.kakao_id else
-                 _("Connect Kakao to log in with it and get KakaoTalk alerts."))
+        notify = [k for k, on in (("email", user.notify_email),
+                                  ("alimtalk", user.notify_alimtalk), ("sms", user.notify_sms),
+                                  ("kakao", user.notify_kakao), ("push", user.notify_push))
+                  if on]
+        if user.kakao_disconnected_at is not None:
+            kakao: Any = html.Div([
+                html.Span(_("Disconnected"), className="badge text-bg-danger me-2"),
+                _("Kakao stopped accepting SignalCraft's messages on %(date)s. Connect "
+                  "Kakao again to get KakaoTalk alerts.",
+                  date=f"{user.kakao_disconnected_at:%Y-%m-%d}"),
+                html.Div(user.kakao_disconnect_reason or "", className="small text-secondary"),
+            ], id="settings-kakao-disconnected")
+        elif user.kakao_id:
+            kakao = _("Your Kakao account is connected.")
+        else:
+            kakao = _("Connect Kakao to log in with it and get KakaoTalk alerts.")
 
         def hour(value: int | None) -> str:
             return "" if value is None else str(value)
@@ -103,7 +114,8 @@ def _register_profile(app: dash.Dash) -> None:
         message, ok = run_action(lambda db, user: (update_profile(
             db, user, name=name, phone=phone, position=position, language=language,
             notify_email="email" in notify, notify_sms="sms" in notify,
-            notify_kakao="kakao" in notify, quiet_hours_start=quiet_start,
+            notify_kakao="kakao" in notify, notify_alimtalk="alimtalk" in notify,
+            notify_push="push" in notify, quiet_hours_start=quiet_start,
             quiet_hours_end=quiet_end, timezone=timezone), _("Saved."))[1])
         # A new language shows after a reload: every text goes through _() at render.
         return message, ("/settings" if ok and language != before else dash.no_update)

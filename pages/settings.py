@@ -6,6 +6,7 @@ and change it, each checking the role on the server."""
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from flask import current_app
 
 from dashboard.accounts.auth import page_guard, user_has_role
 from dashboard.core.i18n import N_, _
@@ -55,8 +56,10 @@ def profile_tab() -> dbc.Tab:
             _field(_("Notifications"), dbc.Checklist(
                 id="settings-profile-notify", inline=True, switch=True,
                 options=[{"label": _("Email"), "value": "email"},
+                         {"label": _("Kakao AlimTalk"), "value": "alimtalk"},
                          {"label": "SMS", "value": "sms"},
-                         {"label": _("KakaoTalk"), "value": "kakao"}]), 12),
+                         {"label": _("KakaoTalk"), "value": "kakao"},
+                         {"label": _("Browser push"), "value": "push"}]), 12),
             _field(_("Quiet hours from"),
                    dbc.Select(id="settings-profile-quiet-start", options=HOURS), 3),
             _field(_("until"), dbc.Select(id="settings-profile-quiet-end",
@@ -92,10 +95,48 @@ def profile_tab() -> dbc.Tab:
         dbc.Button(_("Change password"), id="settings-password-save",
                    color="secondary"),
     ])
-    return dbc.Tab(dbc.Row([dbc.Col(profile, lg=7), dbc.Col([password, kakao], lg=5)],
+    reach = _card(_("Where alerts reach you"), [
+        html.Div(id="settings-reach-status"),
+        html.Small(_("AlimTalk goes to your phone number through the company's Kakao "
+                     "channel; a phone without KakaoTalk gets it by SMS. If a channel stops "
+                     "working, alerts go to your other channels, or to your email."),
+                   className="text-secondary d-block mt-2"),
+    ], id_="settings-reach-card")
+    return dbc.Tab(dbc.Row([dbc.Col([profile, reach], lg=7),
+                            dbc.Col([push_card(), password, kakao], lg=5)],
                            className="pt-3"),
                    label=_("My account"), tab_id="profile",
                    label_class_name="settings-tab-profile")
+
+
+def push_card() -> dbc.Card:
+    """Web Push on this browser: assets/pwa.js asks the browser (Push API) and hands the
+    subscription to callbacks/settings_reach.py through the stores below."""
+    key = current_app.config.get("VAPID_PUBLIC_KEY") or ""
+    return _card(_("Notifications on this browser"), [
+        dcc.Store(id="settings-push-state"),
+        dcc.Store(id="settings-push-new"),
+        dcc.Store(id="settings-push-removed"),
+        dcc.Store(id="settings-push-version", data=0),
+        html.P(_("Alerts appear on this phone or computer even when SignalCraft is closed."),
+               className="small mb-2"),
+        html.Div(id="settings-push-browser", className="small mb-2"),
+        html.Div([
+            # a plain button: dbc.Button takes no data-* attributes
+            html.Button([html.I(className="fa-solid fa-bell me-1"), _("Turn on here")],
+                        id="settings-push-enable", className="btn btn-primary btn-sm",
+                        disabled=not key, **{"data-vapid-key": key}),
+            dbc.Button(_("Turn off here"), id="settings-push-disable", size="sm",
+                       color="outline-secondary"),
+            dbc.Button(_("Send a test"), id="settings-push-test", size="sm",
+                       color="outline-primary"),
+        ], className="d-flex flex-wrap gap-2 mb-2"),
+        html.Small(_("On an iPhone or iPad, first add SignalCraft to the Home Screen (Share, "
+                     "then Add to Home Screen) and turn notifications on from there."),
+                   className="text-secondary d-block mb-2"),
+        html.Div(id="settings-push-feedback"),
+        html.Div(id="settings-push-list"),
+    ], id_="settings-push-card")
 
 
 def users_tab() -> dbc.Tab:

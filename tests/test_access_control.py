@@ -31,6 +31,9 @@ PUBLIC = {
     "/_favicon.ico": "icon",
     "/static/<path:filename>": "Flask's static folder (empty)",
     "/api/esp32/openapi.json": "the device API's public description",
+    "/manifest.webmanifest": "the installable app's manifest, linked from the login page",
+    "/sw.js": "the service worker: browsers fetch it without credentials",
+    "/offline": "the service worker's offline page (no data)",
 }
 # Device routes: a bearer token instead of a login, refused without one.
 DEVICE_PREFIX = "/api/esp32/"

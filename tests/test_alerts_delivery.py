@@ -199,7 +199,7 @@ def test_kakao_message_follows_the_send_to_me_contract(sqlite_env):
     assert _only(env.server, alert_id, "kakao").status == "sent"
 
 
-def test_an_expired_kakao_token_fails_at_once_with_kakaos_reason(sqlite_env):
+def test_an_expired_kakao_token_without_refresh_token_disconnects_kakao(sqlite_env):
     env = sqlite_env
     _prefs(env.server, env.world.users["A-manager"], notify_email=False, notify_kakao=True,
            kakao_access_token="expired")
@@ -210,7 +210,8 @@ def test_an_expired_kakao_token_fails_at_once_with_kakaos_reason(sqlite_env):
         deliver_pending(env.server, T0 + dt.timedelta(hours=1))
         assert kakao.requests == 1
     row = _only(env.server, alert_id, "kakao")
-    assert row.status == "failed" and "-401" in row.last_error and "link Kakao" in row.last_error
+    assert row.status == "disconnected" and "-401" in row.last_error
+    assert "link Kakao" in row.last_error
 
 
 def test_one_failing_channel_does_not_block_the_others(sqlite_env):
@@ -295,11 +296,11 @@ def test_a_notification_is_cancelled_when_someone_acknowledged_first(sqlite_env)
 
 def test_a_channel_the_server_cannot_use_is_skipped_with_the_reason(sms_only):
     env, _gateway = sms_only
-    env.server.config["SMS_API_KEY"] = ""
+    env.server.config["SMS_WEBHOOK_KEY"] = ""
     alert_id = _fire(env)
     deliver_pending(env.server, T0)
     row = _only(env.server, alert_id, "sms")
-    assert row.status == "skipped" and "SMS_API_KEY" in row.last_error
+    assert row.status == "skipped" and "SMS_WEBHOOK_KEY" in row.last_error
 
 
 def test_preferences_and_disabled_channels_decide_what_is_enqueued(sqlite_env):
@@ -332,7 +333,7 @@ def test_register_jobs_adds_the_evaluation_and_delivery_jobs(dash_app):
     scheduler = BackgroundScheduler()
     register_jobs(scheduler, dash_app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"alerts-evaluate", "alerts-deliver"}
+    assert set(jobs) == {"alerts-evaluate", "alerts-deliver", "alerts-provider-reports"}
     assert jobs["alerts-deliver"].args == (dash_app.server,)
     # The jobs run against the real app without a scheduler around them; the evaluation
     # gives an organisation created without them its default rules.
@@ -341,6 +342,7 @@ def test_register_jobs_adds_the_evaluation_and_delivery_jobs(dash_app):
         s.add(org)
     jobs["alerts-evaluate"].func(*jobs["alerts-evaluate"].args)
     assert jobs["alerts-deliver"].func(*jobs["alerts-deliver"].args) == 0
+    assert jobs["alerts-provider-reports"].func(*jobs["alerts-provider-reports"].args) == 0
     with session_scope(dash_app.server) as s:
         assert s.scalar(sa.select(sa.func.count(Alert.id))) == 0
         kinds = s.scalars(sa.select(AlertRule.kind).where(AlertRule.org_id == org.id)).all()

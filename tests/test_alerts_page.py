@@ -217,6 +217,8 @@ def _channels(client, dash_app, sms_limit):
         "alerts-channel-email-enabled.value": True, "alerts-channel-email-rate.value": 60,
         "alerts-channel-sms-enabled.value": False, "alerts-channel-sms-rate.value": sms_limit,
         "alerts-channel-kakao-enabled.value": True, "alerts-channel-kakao-rate.value": 10,
+        "alerts-channel-alimtalk-enabled.value": True, "alerts-channel-alimtalk-rate.value": 20,
+        "alerts-channel-webpush-enabled.value": False, "alerts-channel-webpush-rate.value": 30,
     }, ["alerts-channels-save.n_clicks"])
 
 
@@ -236,5 +238,6 @@ def test_only_admins_change_channels_and_bad_limits_write_nothing(client, dash_a
     assert _channel_rows(app, world.org_ids["A"]) == {}
     assert "채널 설정을 저장했습니다" in _text(_channels(client, dash_app, 5))
     assert _channel_rows(app, world.org_ids["A"]) == {
-        "email": (True, 60), "sms": (False, 5), "kakao": (True, 10)}
+        "email": (True, 60), "sms": (False, 5), "kakao": (True, 10), "alimtalk": (True, 20),
+        "webpush": (False, 30)}
     assert _channel_rows(app, world.org_ids["B"]) == {}

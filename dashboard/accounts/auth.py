@@ -60,6 +60,10 @@ PUBLIC_PREFIXES = (
     "/reset-password/",
     "/verify-email/",
     "/invite/",
+    # the installable app: manifest, service worker and its offline page
+    "/manifest.webmanifest",
+    "/sw.js",
+    "/offline",
 )
 # Where a signed-in user without an organisation may still go.
 ONBOARDING_PATH = "/register/organisation"

@@ -7,7 +7,9 @@ for tokens (client secret in the POST body: Kakao's client_secret_post), reads
 same email when both Kakao and we have verified it, else a new account that then
 completes registration (organisation create or join). A logged-in user who starts the
 flow connects Kakao to their own account. The Kakao tokens are stored on the user for
-sending Kakao messages."""
+sending Kakao messages; ``refresh_kakao_tokens`` renews them (Kakao's access tokens
+live about 6 hours, refresh tokens about 2 months) and ``mark_kakao_disconnected``
+records that Kakao no longer accepts them."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
+from authlib.integrations.requests_client import OAuth2Session
 from flask import (
     Blueprint,
     Flask,
@@ -74,6 +77,8 @@ class KakaoProfile:
 
 def store_tokens(user: User, token: dict[str, Any]) -> None:
     user.kakao_access_token = token.get("access_token")
+    user.kakao_disconnected_at = None  # fresh tokens: Kakao messages work again
+    user.kakao_disconnect_reason = None
     if token.get("refresh_token"):  # Kakao sends a new refresh token only sometimes
         user.kakao_refresh_token = token["refresh_token"]
     try:
@@ -81,6 +86,59 @@ def store_tokens(user: User, token: dict[str, Any]) -> None:
     except (TypeError, ValueError):
         seconds = 0
     user.kakao_token_expires_at = utcnow() + dt.timedelta(seconds=seconds) if seconds else None
+
+
+class KakaoTokenError(Exception):
+    """Kakao did not renew the tokens. ``revoked``: it refused the refresh token for
+    good (expired, revoked, the user unlinked the app), so only a new login helps."""
+
+    def __init__(self, detail: str, revoked: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.revoked = revoked
+
+
+# Kakao's token endpoint answers these for a refresh token it will never accept again.
+REVOKED_ERRORS = {"invalid_grant"}
+
+
+def refresh_kakao_tokens(app: Flask, user: User) -> None:
+    """Trade the user's refresh token for a new access token (and, in the refresh
+    token's last month, a new refresh token) at Kakao's token endpoint, through
+    Authlib, and store them on ``user`` (the caller commits). Raises KakaoTokenError."""
+    if not user.kakao_refresh_token:
+        raise KakaoTokenError("no Kakao refresh token is stored", revoked=True)
+    cfg = app.config
+    secret = cfg.get("KAKAO_CLIENT_SECRET") or None
+    client = OAuth2Session(cfg.get("KAKAO_CLIENT_ID"), secret,
+                           token_endpoint_auth_method="client_secret_post" if secret else "none")
+    url = f"{cfg['KAKAO_AUTH_URL'].rstrip('/')}/oauth/token"
+    try:
+        token = client.refresh_token(url, refresh_token=user.kakao_refresh_token, timeout=10)
+    except OAuthError as exc:
+        raise KakaoTokenError(f"Kakao refused the refresh token ({exc.error}: "
+                              f"{exc.description or ''})".strip(),
+                              revoked=exc.error in REVOKED_ERRORS) from exc
+    except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
+        raise KakaoTokenError(f"Kakao token endpoint unreachable: {exc.__class__.__name__}",
+                              revoked=False) from exc
+    finally:
+        client.close()
+    if not token.get("access_token"):
+        raise KakaoTokenError("Kakao's token answer has no access_token", revoked=False)
+    store_tokens(user, dict(token))
+
+
+def mark_kakao_disconnected(session: Session, user: User, reason: str,
+                            now: dt.datetime) -> None:
+    """Kakao no longer accepts this user's tokens: forget them, say why, and leave it to
+    the user to connect Kakao again (settings show it)."""
+    user.kakao_access_token = None
+    user.kakao_refresh_token = None
+    user.kakao_token_expires_at = None
+    user.kakao_disconnected_at = now
+    user.kakao_disconnect_reason = reason[:300]
+    record_audit(session, user, "user.kakao_disconnected", user.email, {"reason": reason[:200]})
 
 
 def resolve_account(session: Session, profile: KakaoProfile, token: dict[str, Any],

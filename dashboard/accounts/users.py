@@ -173,7 +173,9 @@ PROFILE_LIMITS = {"name": 120, "phone": 40, "position": 120, "timezone": 64}
 def update_profile(session: Session, user: User, *, name: str, phone: str | None,
                    position: str | None, language: str, notify_email: bool,
                    notify_sms: bool, notify_kakao: bool, quiet_hours_start: Any,
-                   quiet_hours_end: Any, timezone: str) -> User:
+                   quiet_hours_end: Any, timezone: str, notify_alimtalk: bool | None = None,
+                   notify_push: bool | None = None) -> User:
+    """Save one's own profile. ``notify_alimtalk`` / ``notify_push`` None: unchanged."""
     name = (name or "").strip()
     phone = (phone or "").strip() or None
     position = (position or "").strip() or None
@@ -188,6 +190,8 @@ def update_profile(session: Session, user: User, *, name: str, phone: str | None
         raise AccountError("The phone number looks wrong.")
     if notify_sms and not phone:
         raise AccountError("SMS notifications need a phone number.")
+    if notify_alimtalk and not phone:
+        raise AccountError("AlimTalk notifications need a phone number.")
     if language not in LANGUAGES:
         raise AccountError("Unknown language.")
     if not valid_timezone(timezone):
@@ -199,6 +203,10 @@ def update_profile(session: Session, user: User, *, name: str, phone: str | None
     user.language, user.timezone = language, timezone
     user.notify_email, user.notify_sms = bool(notify_email), bool(notify_sms)
     user.notify_kakao = bool(notify_kakao)
+    if notify_alimtalk is not None:
+        user.notify_alimtalk = bool(notify_alimtalk)
+    if notify_push is not None:
+        user.notify_push = bool(notify_push)
     user.quiet_hours_start, user.quiet_hours_end = start, end
     session.flush()
     return user

@@ -4,7 +4,10 @@ same notification twice on purpose.
 Each delivery row goes: pending -> sending (claimed) -> sent, or back to pending with a
 backoff, or to a final state: failed (gave up or the provider refused for good),
 cancelled (the alert was acknowledged or resolved first), skipped (channel off, not
-configured, or the user can no longer be reached), rate_limited.
+configured, or the user can no longer be reached), rate_limited, disconnected (the
+channel no longer reaches this user: Kakao refused the tokens, every browser
+unsubscribed). A row that ends failed or disconnected falls back to the user's other
+channels (notify.enqueue_fallback): new rows pointing at it with fallback_for_id.
 
 Delivery guarantee: **at least once, with duplicates confined to a crash window.**
 A sender claims a row with a compare-and-set UPDATE (status pending -> sending,
@@ -32,15 +35,17 @@ from dashboard.alerts.channels import (
     SENDERS,
     DeliveryError,
     OutgoingMessage,
+    SendResult,
     channel_problem,
 )
 from dashboard.alerts.conditions import half_in_language
 from dashboard.alerts.engine import add_event
-from dashboard.alerts.notify import channel_settings, user_channels
+from dashboard.alerts.notify import channel_settings, enqueue_fallback, reach_address
 from dashboard.core.database import session_scope
 from dashboard.core.i18n import DEFAULT_TIME_ZONE
 from dashboard.core.mailer import public_url
-from dashboard.core.models import Alert, Compressor, NotificationDelivery, Site, User
+from dashboard.core.models import Alert, AlertRule, Compressor, NotificationDelivery, Site, User
+from dashboard.core.timezones import local_text
 
 log = logging.getLogger("signalcraft.alerts.delivery")
 
@@ -154,7 +159,9 @@ def _prepare(app: Flask, session: Session, delivery_id: int, attempt: int,
     if alert.state != "open":
         settle("cancelled", f"alert {alert.state} before sending")
         return None
-    if user is None or not user.is_active or row.channel not in user_channels(user):
+    address = (reach_address(user, row.channel, fallback=row.fallback_for_id is not None)
+               if user is not None and user.is_active else None)
+    if address is None:
         settle("skipped", "recipient no longer reachable on this channel")
         return None
     problem = channel_problem(app, row.channel)
@@ -179,30 +186,54 @@ def _prepare(app: Flask, session: Session, delivery_id: int, attempt: int,
     site = session.get(Site, compressor.site_id)
     link = public_url(app, f"/alerts?alert={alert.id}")
     subject, text, button = compose(alert, compressor, site, user.language, link)
-    to = {"email": user.email, "sms": user.phone, "kakao": user.kakao_access_token}[row.channel]
-    return OutgoingMessage(delivery_id=delivery_id, dedupe_key=row.dedupe_key,
-                           channel=row.channel, to=to or "", subject=subject, text=text,
-                           link=link, button_title=button)
+    title, _sep, body = text.partition("\n")
+    rule = session.get(AlertRule, alert.rule_id) if alert.rule_id is not None else None
+    return OutgoingMessage(
+        delivery_id=delivery_id, dedupe_key=row.dedupe_key, channel=row.channel, to=address,
+        subject=subject, text=text, link=link, button_title=button, user_id=user.id,
+        language=user.language, title=title, body=body,
+        template=rule.kind if rule is not None else "default", severity=alert.severity,
+        variables=template_variables(alert, compressor, site, user, link))
+
+
+def template_variables(alert: Alert, compressor: Compressor, site: Site, user: User,
+                       link: str) -> dict[str, str]:
+    """The values of provider templates (AlimTalk), in the recipient's language and
+    time zone."""
+    severity = alert.severity.upper() if user.language == "en" else SEVERITY_KO.get(
+        alert.severity, alert.severity)
+    return {"severity": severity, "title": alert.title, "compressor": compressor.name,
+            "site": site.name, "detail": half_in_language(alert.detail, user.language) or "-",
+            "time": local_text(alert.opened_at, user.timezone), "link": link}
+
+
+SEVERITY_KO = {"critical": "위험", "warning": "경고", "info": "정보"}
 
 
 def _record_outcome(app: Flask, msg: OutgoingMessage, attempt: int, now: dt.datetime,
-                    error: DeliveryError | None) -> bool:
+                    error: DeliveryError | None, result: SendResult | None = None) -> bool:
     with session_scope(app) as session:
         row = session.get(NotificationDelivery, msg.delivery_id)
         alert = session.get(Alert, row.alert_id)
         user = session.get(User, row.user_id) if row.user_id else None
         who = user.email if user else "?"
         if error is None:
+            result = result or SendResult()
             if _finish(session, msg.delivery_id, attempt, status="sent", sent_at=now,
-                       last_error=None, next_attempt_at=None):
+                       last_error=None, next_attempt_at=None,
+                       provider_ref=result.provider_ref[:200] or None,
+                       provider_status=result.status[:300] or None):
                 add_event(session, alert, "notified", now, f"{msg.channel} → {who}")
                 return True
             return False
         if error.permanent or attempt >= MAX_ATTEMPTS:
-            if _finish(session, msg.delivery_id, attempt, status="failed",
+            status = "disconnected" if error.disconnected else "failed"
+            if _finish(session, msg.delivery_id, attempt, status=status,
                        last_error=error.detail[:2000], next_attempt_at=None):
+                added = enqueue_fallback(app, session, row, user, now) if user else []
+                then = f" → {', '.join(added)}" if added else ""
                 add_event(session, alert, "notify_failed", now,
-                          f"{msg.channel} → {who}: {error.detail[:300]}")
+                          f"{msg.channel} → {who}: {error.detail[:300]}{then}")
             return False
         _finish(session, msg.delivery_id, attempt, status="pending",
                 last_error=error.detail[:2000], next_attempt_at=now + backoff(attempt))
@@ -220,11 +251,11 @@ def deliver_one(app: Flask, delivery_id: int, now: dt.datetime) -> bool:
     if msg is None:
         return False
     try:
-        SENDERS[msg.channel](app, msg)
+        result = SENDERS[msg.channel](app, msg)
     except DeliveryError as exc:
         log.warning("delivery %s (%s) failed: %s", delivery_id, msg.channel, exc.detail)
         return _record_outcome(app, msg, attempt, now, exc)
-    return _record_outcome(app, msg, attempt, now, None)
+    return _record_outcome(app, msg, attempt, now, None, result)
 
 
 def deliver_pending(app: Flask, now: dt.datetime) -> int:

@@ -1,6 +1,8 @@
-"""The two scheduler jobs: evaluate the clock-driven rules (every 30 s) and send due
-notifications (every 10 s). Both are safe to run in several processes at once: alerts
-fold through a unique index, escalation and delivery claim rows with compare-and-set."""
+"""The scheduler jobs: evaluate the clock-driven rules (every 30 s), send due
+notifications (every 10 s) and fetch SOLAPI's delivery reports (every 2 min). All are
+safe to run in several processes at once: alerts fold through a unique index,
+escalation and delivery claim rows with compare-and-set, a report is written twice at
+worst."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 
+from dashboard.alerts.channels_solapi import refresh_solapi_reports
 from dashboard.alerts.defaults import ensure_default_rules
 from dashboard.alerts.delivery import deliver_pending
 from dashboard.alerts.engine import evaluate_periodic
@@ -20,6 +23,7 @@ log = logging.getLogger("signalcraft.alerts.jobs")
 
 EVALUATE_EVERY_S = 30
 DELIVER_EVERY_S = 10
+REPORTS_EVERY_S = 120
 
 
 def run_periodic_evaluation(app: Flask) -> int:
@@ -35,6 +39,10 @@ def run_delivery(app: Flask) -> int:
     return deliver_pending(app, utcnow())
 
 
+def run_provider_reports(app: Flask) -> int:
+    return refresh_solapi_reports(app, utcnow())
+
+
 def register_jobs(scheduler: Any, app: Flask) -> None:
     """Add the alert jobs to an APScheduler BackgroundScheduler. ``app`` is the Flask
     server (``dash_app.server``); a Dash app is accepted too."""
@@ -45,3 +53,6 @@ def register_jobs(scheduler: Any, app: Flask) -> None:
     scheduler.add_job(run_delivery, "interval", seconds=DELIVER_EVERY_S, args=[server],
                       id="alerts-deliver", replace_existing=True, max_instances=1,
                       coalesce=True)
+    scheduler.add_job(run_provider_reports, "interval", seconds=REPORTS_EVERY_S,
+                      args=[server], id="alerts-provider-reports", replace_existing=True,
+                      max_instances=1, coalesce=True)

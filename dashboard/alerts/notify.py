@@ -11,16 +11,20 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from dashboard.alerts.channels import CHANNELS, channel_problem
 from dashboard.alerts.rules import RuleParams
+from dashboard.alerts.webpush import has_browsers
 from dashboard.core.i18n import N_
 from dashboard.core.models import Alert, NotificationChannel, NotificationDelivery, User
 
-CHANNEL_KINDS = ("email", "sms", "kakao")
+CHANNEL_KINDS = tuple(CHANNELS)  # email, alimtalk, sms, kakao, webpush
 CHANNEL_LABELS = {"email": N_("Email"), "sms": N_("SMS"),
-                  "kakao": N_("Kakao message")}
+                  "alimtalk": N_("Kakao AlimTalk"), "kakao": N_("Kakao message"),
+                  "webpush": N_("Browser push")}
 DEFAULT_RATE_LIMIT_PER_HOUR = 30
 
 
@@ -41,15 +45,63 @@ def channel_settings(session: Session, org_id: int) -> dict[str, NotificationCha
 
 
 def user_channels(user: User) -> list[str]:
-    """The channels this user asked for and can be reached on."""
-    wanted = []
-    if user.notify_email and user.email:
-        wanted.append("email")
-    if user.notify_sms and user.phone:
-        wanted.append("sms")
-    if user.notify_kakao and user.kakao_access_token:
-        wanted.append("kakao")
+    """The channels this user asked for and can be reached on. A Kakao connection
+    that Kakao ended still counts: its delivery ends "disconnected" and falls back to
+    the other channels, so the delivery log shows what happened."""
+    wanted = [kind for kind, channel in CHANNELS.items() if channel.address(user) is not None]
+    if "kakao" not in wanted and user.notify_kakao and user.kakao_disconnected_at is not None:
+        wanted.insert(list(CHANNELS).index("kakao"), "kakao")
+    session = object_session(user)
+    if "webpush" in wanted and (session is None or not has_browsers(session, user.id)):
+        wanted.remove("webpush")
     return wanted
+
+
+def reach_address(user: User, kind: str, fallback: bool = False) -> str | None:
+    """Where ``user`` is reached on ``kind`` now ("" when the channel looks it up), or
+    None. A fallback may use the email address of a user who turned email off: when
+    every channel they chose failed, an email beats silence."""
+    if kind in user_channels(user):
+        return CHANNELS[kind].address(user) or ""
+    if fallback and kind == "email" and user.email:
+        return user.email
+    return None
+
+
+def fallback_key(row: NotificationDelivery, kind: str) -> str:
+    """The dedupe key ``kind`` would have in the failed row's round, so a fallback never
+    doubles a channel the round already uses."""
+    marker = f":{row.channel}:user:"
+    if marker in row.dedupe_key:
+        return row.dedupe_key.replace(marker, f":{kind}:user:", 1)
+    return f"{row.dedupe_key}:fallback:{kind}"
+
+
+def enqueue_fallback(app: Flask, session: Session, row: NotificationDelivery, user: User,
+                     now: dt.datetime) -> list[str]:
+    """After ``row`` failed for good (or its channel disconnected), promise the same
+    message on the user's other channels that this round does not use yet; with none
+    left, by email. Returns the channels added."""
+    org_id = session.scalar(sa.select(Alert.org_id).where(Alert.id == row.alert_id))
+    settings = channel_settings(session, org_id)
+    candidates = [k for k in user_channels(user) if k != row.channel]
+    if not candidates and row.channel != "email" and user.email:
+        candidates = ["email"]
+    added = []
+    for kind in candidates:
+        if not settings[kind].enabled or channel_problem(app, kind):
+            continue
+        extra = NotificationDelivery(
+            alert_id=row.alert_id, user_id=user.id, channel=kind,
+            dedupe_key=fallback_key(row, kind), status="pending", attempts=0,
+            next_attempt_at=now, created_at=now, fallback_for_id=row.id)
+        try:
+            with session.begin_nested():
+                session.add(extra)
+        except IntegrityError:
+            continue  # the round already reaches the user on this channel
+        added.append(kind)
+    return added
 
 
 def recipients_for_round(session: Session, org_id: int, params: RuleParams,

@@ -66,6 +66,8 @@ class DeliveryRow:
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    provider_status: str | None = None  # what the provider said when it took it
+    fallback_for: str | None = None  # the channel whose failure this row stands in for
 
 
 def _alert_rows_query() -> sa.Select:
@@ -137,8 +139,10 @@ def alert_deliveries(session: Session, org_id: int, alert_id: int) -> list[Deliv
         .outerjoin(User, User.id == NotificationDelivery.user_id)
         .where(Alert.org_id == org_id, NotificationDelivery.alert_id == alert_id)
         .order_by(NotificationDelivery.created_at, NotificationDelivery.id)).all()
+    channel_of = {d.id: d.channel for d, _email in rows}
     return [DeliveryRow(d.channel, email, d.status, d.attempts, d.last_error, d.created_at,
-                        d.sent_at) for d, email in rows]
+                        d.sent_at, d.provider_status, channel_of.get(d.fallback_for_id))
+            for d, email in rows]
 
 
 def open_alert_count(session: Session, org_id: int) -> int:

@@ -10,7 +10,7 @@ import dash
 from flask import Flask, jsonify
 
 from dashboard.accounts import auth
-from dashboard.app import vendor
+from dashboard.app import pwa, vendor
 from dashboard.core import i18n, observability
 from dashboard.core.config import Settings
 from dashboard.core.database import init_db
@@ -52,6 +52,7 @@ def create_server(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(server)
     from dashboard.accounts.web import init_app as init_accounts; init_accounts(server)  # noqa: E702, I001
     vendor.init_app(server)
+    pwa.init_app(server)
     from dashboard.app import media
 
     media.init_app(server)
@@ -90,6 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    app.index_string = pwa.INDEX_STRING  # the web manifest and app icons on every page
     from dashboard.app.shell import shell_layout
 
     app.layout = shell_layout

@@ -84,9 +84,24 @@ class Settings:
     KAKAO_CLIENT_SECRET: str = ""
     KAKAO_AUTH_URL: str = "https://kauth.kakao.com"
     KAKAO_API_URL: str = "https://kapi.kakao.com"
-    SMS_API_URL: str = ""
-    SMS_API_KEY: str = ""
-    SMS_SENDER: str = ""
+    # "solapi", "webhook" or "" (solapi when SOLAPI_API_KEY is set, else the webhook)
+    SMS_PROVIDER: str = ""
+    # SOLAPI (docs/alerts.md): SMS/LMS and Kakao AlimTalk with SMS fallback
+    SOLAPI_API_URL: str = "https://api.solapi.com"
+    SOLAPI_API_KEY: str = ""
+    SOLAPI_API_SECRET: str = ""
+    SOLAPI_SENDER: str = ""  # a sender number registered at SOLAPI, e.g. 0215880000
+    SOLAPI_KAKAO_PFID: str = ""  # the Kakao channel's profile id for AlimTalk
+    # "kind:lang=templateId,...", e.g. "offline:ko=KA01TP...,default:en=KA01TP..."
+    SOLAPI_ALIMTALK_TEMPLATES: str = ""
+    # A generic HTTP gateway of our own contract (docs/alerts.md), for in-house relays
+    SMS_WEBHOOK_URL: str = ""
+    SMS_WEBHOOK_KEY: str = ""
+    SMS_WEBHOOK_SENDER: str = ""
+    # Web Push (VAPID); `flask --app wsgi webpush-keys` makes a pair
+    VAPID_PUBLIC_KEY: str = ""
+    VAPID_PRIVATE_KEY: str = ""
+    VAPID_SUBJECT: str = ""  # mailto: or https: contact; default from SMTP_FROM
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 

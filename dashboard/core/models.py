@@ -138,6 +138,12 @@ class User(UserMixin, Base):
     notify_email: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
     notify_sms: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     notify_kakao: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    # Kakao AlimTalk to ``phone`` (SMS when the phone has no KakaoTalk), and Web Push to
+    # the browsers in push_subscription.
+    notify_alimtalk: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False,
+                                                        server_default=sa.false())
+    notify_push: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True,
+                                                    server_default=sa.true())
     email_verified_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     terms_accepted_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     privacy_accepted_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
@@ -149,6 +155,10 @@ class User(UserMixin, Base):
     kakao_access_token: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     kakao_refresh_token: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     kakao_token_expires_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # Set when Kakao refused our refresh token (revoked, expired, unlinked): Kakao
+    # messages stop until the user connects Kakao again.
+    kakao_disconnected_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    kakao_disconnect_reason: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     # Bumped on password change, disable or role change: old sessions stop working.
     session_version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
@@ -451,6 +461,31 @@ class NotificationDelivery(Base):
     next_attempt_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     sent_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # What the provider said when it took the message (its message id, status code).
+    provider_ref: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    provider_status: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    # This row stands in for a delivery that failed for good on another channel.
+    fallback_for_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("notification_delivery.id", ondelete="SET NULL")
+    )
+
+
+class PushSubscription(Base):
+    """One browser's Web Push subscription (the PushSubscription JSON a browser gives):
+    the push service endpoint and the keys its messages are encrypted to."""
+
+    __tablename__ = "push_subscription"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    endpoint: so.Mapped[str] = so.mapped_column(sa.String(1000), unique=True)
+    p256dh: so.Mapped[str] = so.mapped_column(sa.String(200))
+    auth: so.Mapped[str] = so.mapped_column(sa.String(100))
+    label: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_success_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
 
 
 class FirmwareRelease(Base):

@@ -1,4 +1,4 @@
-"""A fake SMS gateway that follows SignalCraft's SMS contract (docs/alerts.md):
+"""A fake of the generic SMS webhook (SignalCraft's own contract, docs/alerts.md):
 
     POST /v1/messages   Authorization: Bearer KEY   Idempotency-Key: K (optional)
     {"to": "+8210...", "from": "...", "text": "..."}
@@ -7,7 +7,7 @@
        400 {"error": "invalid_request", "detail": ...}   401 {"error": "unauthorized"}
 
     with FakeSmsGateway(api_key="k") as gw:
-        app.config.update(SMS_API_URL=gw.url, SMS_API_KEY="k", SMS_SENDER="+8215880000")
+        gw.configure(app)   # SMS_PROVIDER=webhook, SMS_WEBHOOK_URL/KEY/SENDER
         gw.fail_next(2, status=503)   # the next two requests fail
         ...
         assert [m["to"] for m in gw.messages] == ["+821012345678"]
@@ -45,7 +45,8 @@ class FakeSmsGateway:
         self._http.stop()
 
     def configure(self, app: Any, sender: str = "+8215880000") -> None:
-        app.config.update(SMS_API_URL=self.url, SMS_API_KEY=self.api_key, SMS_SENDER=sender)
+        app.config.update(SMS_PROVIDER="webhook", SMS_WEBHOOK_URL=self.url,
+                          SMS_WEBHOOK_KEY=self.api_key, SMS_WEBHOOK_SENDER=sender)
 
     def fail_next(self, times: int, status: int = 503) -> None:
         with self._http.lock:

@@ -42,6 +42,25 @@ def register(server: Flask) -> None:
         upgrade(current_app.config["SQLALCHEMY_URL"])
         click.echo("database is at the newest revision")
 
+    @server.cli.command("webpush-keys")
+    def webpush_keys() -> None:
+        """Print a new VAPID key pair for Web Push (put both in the environment; a new
+        pair makes every browser subscribe again)."""
+        from dashboard.alerts.webpush import generate_vapid_keys
+
+        public, private = generate_vapid_keys()
+        click.echo(f"VAPID_PUBLIC_KEY={public}")
+        click.echo(f"VAPID_PRIVATE_KEY={private}")
+
+    @server.cli.command("pwa-icons")
+    def pwa_icons() -> None:
+        """Draw the installable app's icons into assets/icons/ (they are committed)."""
+        from dashboard.app import ROOT
+        from dashboard.app.pwa.icons import write_icons
+
+        for path in write_icons(ROOT / "assets" / "icons"):
+            click.echo(str(path.relative_to(ROOT)))
+
     @server.cli.command("readings-maintain")
     @click.option("--retention-days", type=int, default=None,
                   help="override SIGNALCRAFT_READING_RETENTION_DAYS (0 keeps everything)")
