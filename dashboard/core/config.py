@@ -55,7 +55,13 @@ class Settings:
     # are dropped once past it; hourly rollups stay). 0 keeps everything.
     READING_RETENTION_DAYS: int = _env("SIGNALCRAFT_READING_RETENTION_DAYS", 400)
     OFFLINE_AFTER_SECONDS: int = _env("SIGNALCRAFT_OFFLINE_AFTER", 120)
-    HEALTH_REFRESH_MS: int = _env("SIGNALCRAFT_REFRESH_MS", 5000)
+    # Live pages are pushed; this is their fallback poll while the event stream is down.
+    HEALTH_REFRESH_MS: int = _env("SIGNALCRAFT_REFRESH_MS", 60000)
+    # "auto": LISTEN/NOTIFY on PostgreSQL, in-process on SQLite; or "postgres" / "local"
+    EVENTS_BACKEND: str = _env("SIGNALCRAFT_EVENTS", "auto")
+    # "" : shared snapshots cached in-process; redis://host:port/db with several processes
+    CACHE_URL: str = _env("SIGNALCRAFT_CACHE_URL", "")
+    LIVE_HEARTBEAT_SECONDS: int = _env("SIGNALCRAFT_LIVE_HEARTBEAT", 15)
     SESSION_COOKIE_SECURE: bool = False
     RATELIMIT_STORAGE_URI: str = "memory://"
     TRUST_PROXY: str = ""  # "true" / "1" / "2": that many proxies set X-Forwarded-*
@@ -63,7 +69,7 @@ class Settings:
     LOGIN_IP_RATE_LIMIT: str = "60 per minute"
     RESET_RATE_LIMIT: str = "5 per 15 minutes"
     REGISTER_RATE_LIMIT: str = "20 per hour"
-    ALERTS_REFRESH_MS: int = _env("SIGNALCRAFT_ALERTS_REFRESH_MS", 15000)
+    ALERTS_REFRESH_MS: int = _env("SIGNALCRAFT_ALERTS_REFRESH_MS", 60000)
     LOG_LEVEL: str = "INFO"
     JSON_LOGS: bool = _env("SIGNALCRAFT_JSON_LOGS", False)
     SENTRY_DSN: str = ""

@@ -153,6 +153,7 @@ class PgHub(LocalHub):
         self._thread: threading.Thread | None = None
         self._connected = threading.Event()
         self._stop = threading.Event()
+        self._mine: dict[str, None] = {}  # ids this process delivered itself
 
     @property
     def live(self) -> bool:
@@ -187,6 +188,9 @@ class PgHub(LocalHub):
                             except (ValueError, KeyError, TypeError):
                                 log.warning("unreadable event payload dropped")
                                 continue
+                            if ev.id in self._mine:
+                                self._mine.pop(ev.id, None)
+                                continue
                             self.dispatch(ev)
                         conn.execute("SELECT 1")  # notices a dead server between events
             except Exception as exc:
@@ -205,7 +209,13 @@ class PgHub(LocalHub):
             conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": ev.payload()})
 
     def after_commit(self, events: list[Event]) -> None:
-        """Delivered back through LISTEN, to this process like any other."""
+        """This process hears its own events at once (a page reads its own writes);
+        the copy coming back through LISTEN is then skipped."""
+        for ev in events:
+            self._mine[ev.id] = None
+            self.dispatch(ev)
+        while len(self._mine) > RECENT:
+            self._mine.pop(next(iter(self._mine)))
 
     def send_now(self, events: Iterable[Event]) -> None:
         events = list(events)
@@ -213,6 +223,7 @@ class PgHub(LocalHub):
             return
         with self._engine.begin() as conn:
             self.send_in_transaction(conn, events)
+        self.after_commit(events)
 
 
 _NOTIFY = sa.text("SELECT pg_notify(:channel, :payload)")
@@ -269,31 +280,77 @@ def publish(session: Session, type_: str, org_id: int | None, **data: Any) -> Ev
     return ev
 
 
+def _watched(obj: Any) -> bool:
+    from dashboard.core.models import Alert, Compressor
+
+    return isinstance(obj, (Alert, Compressor))
+
+
+def _touched_events(objects: list[Any]) -> list[Event]:
+    """Events for rows any ORM code changed, so no write path can forget to tell:
+    a compressor row (its card changes: internal ``compressor``) and an alert
+    (``incident``: opened, folded, acknowledged, resolved)."""
+    from dashboard.core.models import Compressor
+
+    seen: dict[tuple[str, int], Event] = {}
+    for obj in objects:
+        if obj.id is None:
+            continue
+        if isinstance(obj, Compressor):
+            seen[("compressor", obj.id)] = Event("compressor", obj.org_id,
+                                                 {"compressor": obj.id})
+        else:
+            seen[("incident", obj.id)] = Event("incident", obj.org_id, {
+                "kind": "alert", "id": obj.id, "compressor": obj.compressor_id,
+                "state": obj.state, "severity": obj.severity})
+    return list(seen.values())
+
+
 def _hub_of(session: Session) -> LocalHub | None:
     return session.info.get("sc_hub")
 
 
+def _send(session: Session, events: list[Event]) -> None:
+    hub = _hub_of(session)
+    if hub is None or not events:
+        return
+    hub.send_in_transaction(session.connection(), events)
+    session.info.setdefault("sc_sent", []).extend(events)
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _collect_touched(session: Session, _context: Any, _instances: Any) -> None:
+    if _hub_of(session) is not None:
+        session.info.setdefault("sc_touched", []).extend(
+            o for o in (*session.new, *session.dirty, *session.deleted) if _watched(o))
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _send_touched(session: Session, _context: Any) -> None:
+    touched = session.info.pop("sc_touched", None)
+    if touched:  # after the INSERTs: new alerts have their ids now
+        _send(session, _touched_events(touched))
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _send_before_commit(session: Session) -> None:
-    pending = session.info.get("sc_events")
-    hub = _hub_of(session)
-    if not pending or hub is None:
-        return
-    stamped = [Event(e.type, e.org_id, e.data, id=e.id) for e in pending]  # stored now
-    session.info["sc_events"] = stamped
-    hub.send_in_transaction(session.connection(), stamped)
+    pending = session.info.pop("sc_events", None)
+    if pending:
+        # Stamped now: as close to the commit (when it is stored) as we can.
+        _send(session, [Event(e.type, e.org_id, e.data, id=e.id) for e in pending])
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session: Session) -> None:
-    pending = session.info.pop("sc_events", None)
+    sent = session.info.pop("sc_sent", None)
     hub = _hub_of(session)
-    if pending and hub is not None:
-        hub.after_commit(pending)
+    if sent and hub is not None:
+        hub.after_commit(sent)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_on_rollback(session: Session, previous: Any) -> None:
     if getattr(previous, "nested", False) or getattr(previous, "parent", None) is not None:
         return  # a savepoint: the outer transaction may still commit what it queued
-    session.info.pop("sc_events", None)
+    for key in ("sc_events", "sc_sent", "sc_touched"):
+        session.info.pop(key, None)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dashboard.accounts.audit import record_audit
 from dashboard.accounts.provisioning import ProvisioningError, add_compressor
 from dashboard.accounts.users import AccountError, require_admin
+from dashboard.core.events import publish
 from dashboard.core.models import Compressor, DeviceCredential, Site, User
 from dashboard.fleet.device_tokens import issue_token, revoke_tokens, rotate_token
 
@@ -140,6 +141,7 @@ def add_device(session: Session, actor: User, site_id: Any, name: str,
         raise AccountError("This site already has a compressor with this name.",
                            "이 사이트에 같은 이름의 압축기가 있습니다.") from exc
     record_audit(session, actor, "compressor.add", f"{site.name} / {name}")
+    publish(session, "fleet", comp.org_id, change="added", compressor=comp.id)
     return comp
 
 
@@ -155,6 +157,7 @@ def rename_device(session: Session, actor: User, compressor_id: Any, name: str) 
                            "이 사이트에 같은 이름의 압축기가 있습니다.")
     record_audit(session, actor, "compressor.rename", name, {"from": comp.name, "id": comp.id})
     comp.name = name
+    publish(session, "fleet", comp.org_id, change="renamed", compressor=comp.id)
     session.flush()
     return comp
 
@@ -165,6 +168,8 @@ def remove_device(session: Session, actor: User, compressor_id: Any) -> str:
     comp = _compressor(session, actor, compressor_id)
     name = comp.name
     record_audit(session, actor, "compressor.remove", name, {"id": comp.id})
+    publish(session, "fleet", comp.org_id, change="removed", compressor=comp.id)
+    publish(session, "token_revoked", comp.org_id, compressor=comp.id)
     session.delete(comp)
     session.flush()
     return name

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.orm import Session
 
+from dashboard.core.events import publish
 from dashboard.core.models import Compressor, DeviceCredential, utcnow
 
 TOKEN_PREFIX = "sc"
@@ -47,8 +48,6 @@ def rotate_token(session: Session, compressor: Compressor) -> str:
 
 
 def revoke_tokens(session: Session, compressor: Compressor) -> int:
-    from dashboard.core.events import publish
-
     # Every process drops the device from its token cache when this commits.
     publish(session, "token_revoked", compressor.org_id, compressor=compressor.id)
     result = session.execute(
