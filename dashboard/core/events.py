@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,10 +85,13 @@ class LocalHub:
         self.recent: collections.deque[Event] = collections.deque(maxlen=RECENT)
 
     # -- receiving
-    def subscribe(self, fn: Subscriber) -> None:
+    def subscribe(self, fn: Subscriber, weak: bool = False) -> None:
+        """``weak``: hold a bound method weakly (a cache of an app object that may go
+        away: tests create hundreds on one database)."""
         self.start()
+        entry: Any = weakref.WeakMethod(fn) if weak else fn
         with self._lock:
-            self._subscribers = [*self._subscribers, fn]
+            self._subscribers = [*self._subscribers, entry]
 
     def unsubscribe(self, fn: Subscriber) -> None:
         with self._lock:
@@ -101,11 +105,20 @@ class LocalHub:
         if remember:
             with self._lock:
                 self.recent.append(event)
-        for fn in self._subscribers:
+        dead = False
+        for entry in self._subscribers:
+            fn = entry() if isinstance(entry, weakref.WeakMethod) else entry
+            if fn is None:
+                dead = True
+                continue
             try:
                 fn(event)
             except Exception:  # one broken subscriber must not starve the others
                 log.exception("event subscriber failed")
+        if dead:
+            with self._lock:
+                self._subscribers = [s for s in self._subscribers if not (
+                    isinstance(s, weakref.WeakMethod) and s() is None)]
 
     def events_after(self, last_id: str, org_id: int) -> list[Event] | None:
         """The organisation's events after ``last_id``, or None when that id is no

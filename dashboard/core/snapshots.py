@@ -13,6 +13,7 @@ Concurrent misses of one key wait for a single computation."""
 
 from __future__ import annotations
 
+import collections
 import logging
 import pickle
 import secrets
@@ -50,8 +51,8 @@ class SnapshotCache:
 
             self._redis = redis.Redis.from_url(redis_url, socket_timeout=1.0,
                                                socket_connect_timeout=1.0)
-        self.computed = 0  # for tests and benchmarks
-        hub.subscribe(self._on_event)
+        self.computed: collections.Counter[str] = collections.Counter()  # per kind
+        hub.subscribe(self._on_event, weak=True)
 
     def _on_event(self, event: Any) -> None:
         if event.type == "resync":
@@ -88,7 +89,7 @@ class SnapshotCache:
             value = self._from_redis(redis_key)
             if value is _MISSING:
                 value = compute()
-                self.computed += 1
+                self.computed[kind] += 1
                 self._to_redis(redis_key, value)
             self._local[key] = (mark, time.monotonic() + self.ttl, value)
             return value

@@ -104,7 +104,7 @@ class TokenCache:
         self.size = size
         self._entries: dict[str, tuple[DeviceIdentity, float]] = {}
         if hub is not None:
-            hub.subscribe(self._on_event)
+            hub.subscribe(self._on_event, weak=True)
 
     def _on_event(self, event: Any) -> None:
         if event.type == "token_revoked":

@@ -34,7 +34,7 @@ def _rollup(table: str, column: str, unit: str) -> str:
         old, new = f"{table}.{m}", f"excluded.{m}"
         sets += [f"{m}_min = least({old}_min, {new}_min)",
                  f"{m}_max = greatest({old}_max, {new}_max)",
-                 f"{m}_sum = coalesce({old}_sum, 0) + coalesce({new}_sum, 0)",
+                 f"{m}_sum = coalesce({old}_sum + {new}_sum, {old}_sum, {new}_sum)",
                  f"{m}_count = {old}_count + {new}_count"]
     return (f"INSERT INTO {table} (compressor_id, {column}, n, {', '.join(stats)}) "
             f"SELECT p_compressor, date_trunc('{unit}', ts, 'UTC'), count(*), "
