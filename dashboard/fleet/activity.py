@@ -55,8 +55,8 @@ class ReadingsNotifier:
         if events:
             try:
                 self.hub.send_now(events)
-            except Exception:  # the database is down: the readings were not stored either
-                log.warning("readings events not sent", exc_info=True)
+            except Exception as exc:  # the database is down; pages resync on reconnect
+                log.warning("readings events not sent: %s", str(exc).splitlines()[0])
 
     def _run(self) -> None:
         idle = 0
