@@ -188,7 +188,7 @@
           if (ev.type === "resync") { header = true; charts = true; }
           else if (ev.type === "diagnosis" && d.compressor === id) { header = true; charts = true; }
           else if (ev.type === "readings" && has(d.compressors, id)) { header = true; charts = true; }
-          else if ((ev.type === "status" || ev.type === "incident") && d.compressor === id) {
+          else if ((ev.type === "status" || ev.type === "incident") && (d.compressor === id || has(d.compressors, id))) {
             header = true;
           }
         });

@@ -69,3 +69,33 @@ class ReadingsNotifier:
                     return
             idle = 0 if busy else idle + 1
             self.flush()
+
+
+OFFLINE_CHECK_SECONDS = 15
+
+
+def publish_gone_offline(app: Any, now: Any = None) -> int:
+    """Compressors that fell silent long enough to show as offline since the last check
+    (every ``OFFLINE_CHECK_SECONDS``): nothing is written when a device goes quiet, so
+    this job tells the open pages. Several processes may run it: a repeated ``status``
+    event only makes a page refresh once more."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from dashboard.core.database import session_scope
+    from dashboard.core.events import publish
+    from dashboard.core.models import Compressor, utcnow
+
+    now = now or utcnow()
+    limit = now - dt.timedelta(seconds=app.config.get("OFFLINE_AFTER_SECONDS", 120))
+    since = limit - dt.timedelta(seconds=OFFLINE_CHECK_SECONDS)
+    with session_scope(app) as session:
+        rows = session.execute(sa.select(Compressor.org_id, Compressor.id).where(
+            Compressor.last_seen_at > since, Compressor.last_seen_at <= limit)).all()
+        by_org: dict[int, list[int]] = {}
+        for org_id, cid in rows:
+            by_org.setdefault(org_id, []).append(cid)
+        for org_id, ids in by_org.items():
+            publish(session, "status", org_id, status="offline", compressors=sorted(ids))
+    return len(rows)
