@@ -436,7 +436,31 @@ def _write_summary(environment: Any, **_kwargs: Any) -> None:
                 "p99_ms": e.get_response_time_percentile(0.99) if e.num_requests else 0,
                 "first": e.start_time, "last": e.last_request_timestamp}
 
+    def merged(prefix: str) -> dict[str, Any]:
+        """Percentiles over every entry whose name starts with ``prefix``."""
+        counts: dict[int, int] = {}
+        for e in stats.entries.values():
+            if e.name.startswith(prefix):
+                for ms, n in e.response_times.items():
+                    counts[ms] = counts.get(ms, 0) + n
+        total = sum(counts.values())
+
+        def pct(q: float) -> float:
+            if not total:
+                return 0.0
+            running = 0
+            for ms in sorted(counts):
+                running += counts[ms]
+                if running >= q * total:
+                    return float(ms)
+            return float(max(counts))
+
+        return {"count": total, "p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+                "max_ms": float(max(counts, default=0))}
+
     summary = {
+        "events_all": merged("event: "),
+        "device_all": merged("device: "),
         "entries": [entry(e) for e in sorted(stats.entries.values(), key=lambda e: e.name)],
         "total": entry(stats.total),
         "start": stats.total.start_time, "end": stats.total.last_request_timestamp,
