@@ -207,6 +207,6 @@
     var hit = batch.events.some(function (ev) {
       return ev.type === "incident" || ev.type === "resync";
     });
-    return hit ? throttled(storeId, 1000) : noUpdate;
+    return hit ? throttled(storeId, 2000) : noUpdate;
   }
 }());

@@ -169,7 +169,7 @@ def callback_body(output: str, values: dict[str, Any], triggered: str | None = N
 
 NAVIGATING = float(CONFIG.get("navigating_share", 0.1))
 _NAVIGATORS = max(1, round(len(ACCOUNTS) * NAVIGATING)) if ACCOUNTS else 0
-THROTTLE_S = {"fleet": 3.0, "header": 5.0, "charts": 15.0, "badge": 1.0}
+THROTTLE_S = {"fleet": 3.0, "header": 5.0, "charts": 15.0, "badge": 2.0}
 
 
 class DashboardUser(FastHttpUser):

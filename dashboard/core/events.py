@@ -296,7 +296,15 @@ def publish(session: Session, type_: str, org_id: int | None, **data: Any) -> Ev
 def _watched(obj: Any) -> bool:
     from dashboard.core.models import Alert, Compressor
 
-    return isinstance(obj, (Alert, Compressor))
+    if isinstance(obj, Compressor):
+        return True
+    if not isinstance(obj, Alert):
+        return False
+    # An alert matters to pages when it opens, changes state or severity; a repeat
+    # folded into it (count, last seen) does not change what they show.
+    state = sa.inspect(obj)
+    return (state.pending or state.deleted or state.attrs.state.history.has_changes()
+            or state.attrs.severity.history.has_changes())
 
 
 def _touched_events(objects: list[Any]) -> list[Event]:
