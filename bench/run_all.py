@@ -31,7 +31,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "detection": ("bench/detection.py", []),
     "ingest": ("bench/ingest.py", ["--seconds", "5", "--devices", "100"]),
     "pages": ("bench/pages.py", ["--runs", "3"]),
-    "load": ("bench/load.py", ["--devices", "100", "--users", "10", "--duration", "60",
+    "load": ("bench/load.py", ["--devices", "100", "--users", "20", "--duration", "60",
                                "--clip-interval", "60", "--drain", "60"]),
 }
 

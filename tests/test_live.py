@@ -302,3 +302,50 @@ def test_pg_stream_hears_an_event_raised_through_notify(pg_dash_app, pg_world):
             assert stream.next("fleet")["data"]["change"] == "added"
         finally:
             stream.close()
+
+
+def test_the_demo_server_waitress_streams_events(app, world):
+    """``make run`` serves with waitress: its threads must pass events through as they
+    come, not buffer them."""
+    from waitress.server import create_server
+
+    app.config["LIVE_HEARTBEAT_SECONDS"] = 1
+    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.effective_port}"
+    try:
+        stream = Stream(base, login_cookies(base, world.users["A-viewer"]))
+        try:
+            stream.next("ready", timeout=5)
+            raise_event(app, "fleet", world.org_ids["A"], change="renamed")
+            assert stream.next("fleet", timeout=3)["data"]["change"] == "renamed"
+        finally:
+            stream.close()
+    finally:
+        httpd.close()
+
+
+def test_a_folded_repeat_is_no_incident_but_acknowledging_is(app, world):
+    from dashboard.alerts import evaluate_diagnosis
+    from dashboard.alerts.actions import acknowledge_alert
+    from dashboard.core.models import User
+    from tests.test_alerts_page import _open_alert
+    from tests.test_alerts_support import T0, diagnosis
+
+    alert_id, _rule = _open_alert(app, world)
+    seen: list[Event] = []
+    hub = events_hub(app)
+    hub.subscribe(seen.append)
+    try:
+        with session_scope(app) as s:  # the same condition again: folded into the alert
+            evaluate_diagnosis(s, diagnosis(s, world.compressors["A"][0], T0, status="warning"),
+                               T0)
+        assert not [e for e in seen if e.type == "incident"]
+        with session_scope(app) as s:
+            manager = s.scalar(sa.select(User).where(User.email == world.users["A-manager"]))
+            acknowledge_alert(s, manager, alert_id, "on it", T0)
+    finally:
+        hub.unsubscribe(seen.append)
+    incidents = [e for e in seen if e.type == "incident"]
+    assert [(e.data["id"], e.data["state"]) for e in incidents] == [(alert_id, "acknowledged")]
