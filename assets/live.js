@@ -176,7 +176,8 @@
       },
 
       /* Compressor page: its header on any news of this compressor (at most every
-       * 5 s), its charts on a diagnosis or a reading batch (at most every 15 s). */
+       * 10 s), its charts on a diagnosis or a reading batch (at most every 30 s: a
+       * 24 h chart's buckets are minutes wide). */
       compressor: function (batch, cid) {
         var noUpdate = window.dash_clientside.no_update;
         if (!batch || !batch.events || !cid) return [noUpdate, noUpdate];
@@ -192,12 +193,50 @@
             header = true;
           }
         });
-        return [header ? throttled("compressor-live-header", 5000) : noUpdate,
-                charts ? throttled("compressor-live-charts", 15000) : noUpdate];
+        return [header ? throttled("compressor-live-header", 10000) : noUpdate,
+                charts ? throttled("compressor-live-charts", 30000) : noUpdate];
       },
 
-      /* The alert badge and the alerts page's list: on any incident or resync. */
-      badge: function (batch) { return incidents(batch, "alerts-badge-live"); },
+      /* The navbar: an incident event carries the open count and the alert, so the
+       * badge and a toast for a newly opened alert change in place (the newest three
+       * toasts; the store remembers the newest id, so a reload does not toast it
+       * again). Only a resync asks the server. */
+      badge: function (batch) {
+        var noUpdate = window.dash_clientside.no_update;
+        if (!batch || !batch.events) return noUpdate;
+        var t = texts();
+        var resync = false;
+        var last = null;
+        var opened = [];
+        batch.events.forEach(function (ev) {
+          if (ev.type === "resync") resync = true;
+          if (ev.type !== "incident") return;
+          last = ev.data;
+          if (ev.data.opened && ev.data.state === "open") opened.push(ev.data);
+        });
+        if (last && typeof last.open_count === "number") {
+          var n = last.open_count;
+          setProps("alerts-badge-count", {children: n <= 0 ? "" : (n > 99 ? "99+" : String(n)),
+                                          className: n <= 0 ? "ms-1 d-none" : "ms-1"});
+        }
+        if (opened.length) {
+          var colors = {critical: "danger", warning: "warning", info: "info"};
+          var toasts = opened.slice(-3).reverse().map(function (a) {
+            return {type: "Toast", namespace: "dash_bootstrap_components", props: {
+              id: {type: "alerts-toast", index: a.id},
+              header: String(a.severity || "").toUpperCase() + " · " + (a.title || ""),
+              icon: colors[a.severity] || "secondary", dismissable: true, duration: 12000,
+              is_open: true, className: "mb-2",
+              children: [{type: "A", namespace: "dash_html_components", props: {
+                href: "/alerts?alert=" + a.id, className: "small",
+                children: t.open_alerts || "Open alerts"}}]}};
+          });
+          setProps("alerts-toasts", {children: toasts});
+          setProps("alerts-badge-seen", {data: Math.max.apply(null, opened.map(function (a) {
+            return a.id; }))});
+        }
+        return resync ? throttled("alerts-badge-live", 2000) : noUpdate;
+      },
       alertsList: function (batch) { return incidents(batch, "alerts-live"); }
   };
 

@@ -116,7 +116,7 @@ def live_parts() -> list:
     store it writes each batch of events into, and the stream's up/down state."""
     if not current_user.is_authenticated:
         return []
-    texts = {"just_now": _("just now")}
+    texts = {"just_now": _("just now"), "open_alerts": _("Open alerts")}
     return [
         html.Div(id="live-root", hidden=True, **{
             "data-stream": "/api/live/events",

@@ -307,23 +307,32 @@ def _watched(obj: Any) -> bool:
             or state.attrs.severity.history.has_changes())
 
 
-def _touched_events(objects: list[Any]) -> list[Event]:
+def _touched_events(session: Session, objects: list[Any]) -> list[Event]:
     """Events for rows any ORM code changed, so no write path can forget to tell:
     a compressor row (its card changes: internal ``compressor``) and an alert
-    (``incident``: opened, folded, acknowledged, resolved)."""
-    from dashboard.core.models import Compressor
+    (``incident``: opened, acknowledged, resolved, new severity). An incident event
+    carries what the navbar shows (the organisation's open count, the alert's title and
+    severity), so open pages update the badge and toast without asking back."""
+    from dashboard.core.models import Alert, Compressor
 
     seen: dict[tuple[str, int], Event] = {}
+    open_counts: dict[int, int] = {}
     for obj in objects:
         if obj.id is None:
             continue
         if isinstance(obj, Compressor):
             seen[("compressor", obj.id)] = Event("compressor", obj.org_id,
                                                  {"compressor": obj.id})
-        else:
-            seen[("incident", obj.id)] = Event("incident", obj.org_id, {
-                "kind": "alert", "id": obj.id, "compressor": obj.compressor_id,
-                "state": obj.state, "severity": obj.severity})
+            continue
+        if obj.org_id not in open_counts:
+            open_counts[obj.org_id] = session.connection().execute(
+                sa.select(sa.func.count(Alert.id)).where(
+                    Alert.org_id == obj.org_id, Alert.state == "open")).scalar() or 0
+        seen[("incident", obj.id)] = Event("incident", obj.org_id, {
+            "kind": "alert", "id": obj.id, "compressor": obj.compressor_id,
+            "state": obj.state, "severity": obj.severity, "title": obj.title,
+            "opened": bool(obj.__dict__.pop("_sc_new", False)),
+            "open_count": open_counts[obj.org_id]})
     return list(seen.values())
 
 
@@ -342,6 +351,11 @@ def _send(session: Session, events: list[Event]) -> None:
 @sa_event.listens_for(Session, "before_flush")
 def _collect_touched(session: Session, _context: Any, _instances: Any) -> None:
     if _hub_of(session) is not None:
+        from dashboard.core.models import Alert
+
+        for obj in session.new:
+            if isinstance(obj, Alert):
+                obj._sc_new = True  # opened in this flush: its event says so, once
         session.info.setdefault("sc_touched", []).extend(
             o for o in (*session.new, *session.dirty, *session.deleted) if _watched(o))
 
@@ -350,7 +364,7 @@ def _collect_touched(session: Session, _context: Any, _instances: Any) -> None:
 def _send_touched(session: Session, _context: Any) -> None:
     touched = session.info.pop("sc_touched", None)
     if touched:  # after the INSERTs: new alerts have their ids now
-        _send(session, _touched_events(touched))
+        _send(session, _touched_events(session, touched))
 
 
 @sa_event.listens_for(Session, "before_commit")
