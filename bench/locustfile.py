@@ -13,8 +13,8 @@ alert badge) and hold the page's event stream (``/api/live/events``) open, react
 its events as ``assets/live.js`` does: a diagnosis that changes a card's status, a
 device back online, a fleet change or a resync re-fetches the fleet view (at most every
 3 s); news of the compressor on screen re-fetches its header (10 s) and charts (30 s);
-an incident carries the alert badge's count and toast, so nothing is fetched for it. Every event's delay from being stored to
-arriving here is recorded as ``event: <type>``.
+an incident carries the alert badge's count and toast, so nothing is fetched for it.
+Every event's delay from being stored to arriving here is recorded as ``event: <type>``.
 ``ViewerUser`` (90 %) keeps one page open; ``NavigatorUser`` (10 %) also opens another
 page or changes the fleet filters every 5-15 s. Callback bodies are built from the
 server's own ``/_dash-dependencies``, so they follow the app when callbacks change.

@@ -16,7 +16,7 @@ from callbacks.alerts_badge import SEVERITY_COLORS
 from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
 from dashboard.alerts import AlertsInputError, acknowledge_alert, resolve_alert
-from dashboard.alerts.conditions import in_language
+from dashboard.alerts.conditions import half_in_language
 from dashboard.alerts.queries import (
     AlertRow,
     DeliveryRow,
@@ -28,18 +28,18 @@ from dashboard.alerts.queries import (
     scope_options,
 )
 from dashboard.core.database import db_session
-from dashboard.core.i18n import current_language, tr
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_, _, current_language
 from dashboard.core.models import utcnow
 
-STATE_STYLE = {"open": ("danger", ("Open", "미확인")),
-               "acknowledged": ("warning", ("Acknowledged", "확인됨")),
-               "resolved": ("success", ("Resolved", "해결됨"))}
+STATE_STYLE = {"open": ("danger", N_("Open")),
+               "acknowledged": ("warning", N_("Acknowledged")),
+               "resolved": ("success", N_("Resolved"))}
 EVENT_LABELS = {
-    "fired": ("Fired", "발생"), "severity": ("Severity raised", "심각도 상승"),
-    "escalated": ("Escalated", "에스컬레이션"), "renotified": ("Reminded", "재알림"),
-    "notified": ("Notified", "알림 발송"), "notify_failed": ("Notification failed", "발송 실패"),
-    "acknowledged": ("Acknowledged", "확인"), "resolved": ("Resolved", "해결"),
-    "auto_resolved": ("Resolved automatically", "자동 해결"),
+    "fired": N_("Fired"), "severity": N_("Severity raised"),
+    "escalated": N_("Escalated"), "renotified": N_("Reminded"),
+    "notified": N_("Notified"), "notify_failed": N_("Notification failed"),
+    "acknowledged": N_("Acknowledged"), "resolved": N_("Resolved"),
+    "auto_resolved": N_("Resolved automatically"),
 }
 DELIVERY_COLORS = {"sent": "success", "pending": "secondary", "sending": "info",
                    "failed": "danger", "rate_limited": "warning", "skipped": "light",
@@ -47,19 +47,19 @@ DELIVERY_COLORS = {"sent": "success", "pending": "secondary", "sending": "info",
 
 
 def format_ts(ts: dt.datetime | None, tz_name: str | None) -> str:
-    """A time in the user's own time zone (Asia/Seoul unless they chose another)."""
+    """A time in the user's own time zone (DEFAULT_TIME_ZONE unless they chose another)."""
     if ts is None:
         return "—"
     try:
-        tz = ZoneInfo(tz_name or "Asia/Seoul")
+        tz = ZoneInfo(tz_name or DEFAULT_TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("Asia/Seoul")
+        tz = ZoneInfo(DEFAULT_TIME_ZONE)
     return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _shown(text: str | None) -> str:
     """Generated texts are stored in both languages; a person's comment is shown as is."""
-    return in_language(text, current_language())
+    return half_in_language(text, current_language())
 
 
 def _resolve_note(row: AlertRow) -> str:
@@ -67,20 +67,21 @@ def _resolve_note(row: AlertRow) -> str:
 
 
 def _state_badge(row: AlertRow) -> dbc.Badge:
-    color, label = STATE_STYLE.get(row.state, ("secondary", (row.state, row.state)))
-    return dbc.Badge(tr(*label), color=color, id=f"alerts-state-{row.id}")
+    color, label = STATE_STYLE.get(row.state, ("secondary", row.state))
+    return dbc.Badge(_(label), color=color, id=f"alerts-state-{row.id}")
 
 
 def _owner_note(row: AlertRow, tz_name: str | None) -> list:
     notes = []
     if row.acknowledged_at:
         notes.append(html.Div(
-            f"{tr('Acknowledged', '확인')}: {row.acknowledged_by or '—'} · "
+            f"{_('Acknowledged')}: {row.acknowledged_by or '—'} · "
             f"{format_ts(row.acknowledged_at, tz_name)} · {row.ack_comment or ''}",
             className="small text-secondary"))
     if row.resolved_at:
+        automatic = _("automatic")
         notes.append(html.Div(
-            f"{tr('Resolved', '해결')}: {row.resolved_by or tr('automatic', '자동')} · "
+            f"{_('Resolved')}: {row.resolved_by or automatic} · "
             f"{format_ts(row.resolved_at, tz_name)} · {_resolve_note(row)}",
             className="small text-secondary"))
     return notes
@@ -88,25 +89,25 @@ def _owner_note(row: AlertRow, tz_name: str | None) -> list:
 
 def _actions(row: AlertRow, can_act: bool) -> html.Div:
     buttons = [dbc.Button(html.I(className="fa-solid fa-clock-rotate-left"), size="sm",
-                          color="secondary", outline=True, title=tr("Timeline", "이력"),
+                          color="secondary", outline=True, title=_("Timeline"),
                           id={"type": "alerts-timeline", "index": row.id})]
     if can_act and row.state == "open":
-        buttons.append(dbc.Button(tr("Acknowledge", "확인"), size="sm", color="warning",
+        buttons.append(dbc.Button(_("Acknowledge"), size="sm", color="warning",
                                   id={"type": "alerts-ack", "index": row.id}))
     if can_act and row.state != "resolved":
-        buttons.append(dbc.Button(tr("Resolve", "해결"), size="sm", color="success",
+        buttons.append(dbc.Button(_("Resolve"), size="sm", color="success",
                                   id={"type": "alerts-resolve", "index": row.id}))
     return html.Div(buttons, className="d-flex gap-1 flex-wrap")
 
 
 def alerts_table(rows: list[AlertRow], can_act: bool, tz_name: str | None) -> html.Div:
     if not rows:
-        return dbc.Alert(tr("No alerts match the filters.", "조건에 맞는 알림이 없습니다."),
+        return dbc.Alert(_("No alerts match the filters."),
                          color="light", id="alerts-empty")
     head = html.Thead(html.Tr([html.Th(t) for t in (
-        tr("Severity", "심각도"), tr("State", "상태"), tr("Alert", "알림"),
-        tr("Compressor", "압축기"), tr("Count", "횟수"), tr("Opened", "발생"),
-        tr("Last seen", "최근"), "")]))
+        _("Severity"), _("State"), _("Alert"),
+        _("Compressor"), _("Count"), _("Opened"),
+        _("Last seen"), "")]))
     body = html.Tbody([
         html.Tr([
             html.Td(dbc.Badge(row.severity, color=SEVERITY_COLORS.get(row.severity, "secondary"))),
@@ -131,7 +132,7 @@ def timeline_view(row: AlertRow, events: list[TimelineEntry], deliveries: list[D
     items = [
         html.Li([
             html.Span(format_ts(e.ts, tz_name), className="text-secondary me-2"),
-            html.Strong(tr(*EVENT_LABELS.get(e.kind, (e.kind, e.kind)))),
+            html.Strong(_(EVENT_LABELS.get(e.kind, e.kind))),
             html.Span(f" · {e.who}" if e.who else ""),
             html.Div(_shown(e.detail) if e.who is None else (e.detail or ""),
                      className="small"),
@@ -146,16 +147,16 @@ def timeline_view(row: AlertRow, events: list[TimelineEntry], deliveries: list[D
         for d in deliveries
     ]
     log = (dbc.Table([html.Thead(html.Tr([html.Th(t) for t in (
-        tr("Channel", "채널"), tr("Recipient", "수신자"), tr("Status", "상태"),
-        tr("Attempts", "시도"), tr("Sent", "발송"), tr("Error", "오류"))])),
+        _("Channel"), _("Recipient"), _("Status"),
+        _("Attempts"), _("Sent"), _("Error"))])),
         html.Tbody(log_rows)], size="sm", responsive=True, id="alerts-delivery-log")
-        if log_rows else html.P(tr("No notifications for this alert.", "발송된 알림이 없습니다."),
+        if log_rows else html.P(_("No notifications for this alert."),
                                 className="text-secondary small"))
     return html.Div([
         html.H2(row.title, className="h6"),
         html.P([_state_badge(row), " ", _shown(row.detail)], className="small"),
         html.Ul(items, className="list-unstyled", id="alerts-timeline-events"),
-        html.H3(tr("Delivery log", "발송 기록"), className="h6 mt-3"),
+        html.H3(_("Delivery log"), className="h6 mt-3"),
         log,
     ])
 
@@ -226,8 +227,8 @@ def register(app: dash.Dash) -> None:
         if row is None:
             raise PreventUpdate
         action = "acknowledge" if ctx.triggered_id["type"] == "alerts-ack" else "resolve"
-        title = (tr("Acknowledge alert", "알림 확인") if action == "acknowledge"
-                 else tr("Resolve alert", "알림 해결"))
+        title = (_("Acknowledge alert") if action == "acknowledge"
+                 else _("Resolve alert"))
         summary = [html.Strong(row.title), html.Div(f"{row.site} / {row.compressor}",
                                                     className="small text-secondary")]
         return True, {"alert_id": row.id, "action": action}, title, summary, "", ""
@@ -259,9 +260,9 @@ def register(app: dash.Dash) -> None:
             session.commit()
         except AlertsInputError as exc:
             session.rollback()
-            return True, tr(exc.en, exc.ko), dash.no_update, dash.no_update
-        done = (tr("Alert acknowledged.", "알림을 확인했습니다.") if action == "acknowledge"
-                else tr("Alert resolved.", "알림을 해결했습니다."))
+            return True, exc.localized(), dash.no_update, dash.no_update
+        done = (_("Alert acknowledged.") if action == "acknowledge"
+                else _("Alert resolved."))
         feedback = dbc.Alert(f"{done} {alert.title}", color="success", dismissable=True,
                              duration=6000, id="alerts-action-done")
         return False, "", feedback, (refresh or 0) + 1

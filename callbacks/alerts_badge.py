@@ -10,7 +10,7 @@ from dash import ClientsideFunction, Input, Output, State, html
 from flask_login import current_user
 
 from callbacks.guard import guarded
-from dashboard.alerts.conditions import in_language
+from dashboard.alerts.conditions import half_in_language
 from dashboard.alerts.queries import (
     AlertRow,
     alerts_opened_after,
@@ -18,7 +18,7 @@ from dashboard.alerts.queries import (
     open_alert_count,
 )
 from dashboard.core.database import db_session
-from dashboard.core.i18n import current_language, tr
+from dashboard.core.i18n import _, current_language
 from dashboard.core.snapshots import snapshots
 
 SEVERITY_COLORS = {"critical": "danger", "warning": "warning", "info": "info"}
@@ -34,8 +34,8 @@ def badge_text(count: int) -> tuple[str, str]:
 
 def alert_toast(row: AlertRow) -> dbc.Toast:
     return dbc.Toast(
-        [html.Div(in_language(row.detail, current_language()), className="small mb-1"),
-         html.A(tr("Open alerts", "알림 보기"), href=f"/alerts?alert={row.id}",
+        [html.Div(half_in_language(row.detail, current_language()), className="small mb-1"),
+         html.A(_("View alert"), href=f"/alerts?alert={row.id}",
                 className="small")],
         header=f"{row.severity.upper()} · {row.title}",
         icon=SEVERITY_COLORS.get(row.severity, "secondary"),

@@ -19,7 +19,7 @@ from dashboard.alerts.queries import RuleRow, fault_classes, get_rule, list_rule
 from dashboard.alerts.rules import ANY_FAULT, KIND_LABELS, PARAMS_MODELS, describe_params
 from dashboard.alerts.settings import ChannelView, channels_overview, save_channels, save_rule
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import AlertRule, utcnow
 
 # Which form groups each kind shows (the others are hidden and ignored).
@@ -41,23 +41,23 @@ FORM_FIELDS = ("name", "kind", "severity", "site", "compressor", *GROUPS, "clear
 
 def rules_table(rules: list[RuleRow], can_edit: bool) -> html.Div:
     if not rules:
-        return dbc.Alert(tr("No rules yet.", "규칙이 없습니다."), color="light")
+        return dbc.Alert(_("No rules yet."), color="light")
     head = html.Thead(html.Tr([html.Th(t) for t in (
-        tr("Name", "이름"), tr("Kind", "종류"), tr("Condition", "조건"), tr("Scope", "범위"),
-        tr("Severity", "심각도"), tr("Enabled", "사용"), "")]))
+        _("Name"), _("Kind"), _("Condition"), _("Scope"),
+        _("Severity"), _("Enabled"), "")]))
     body = []
     for rule in rules:
-        edit = (dbc.Button(tr("Edit", "편집"), size="sm", color="secondary", outline=True,
+        edit = (dbc.Button(_("Edit"), size="sm", color="secondary", outline=True,
                            id={"type": "alerts-rule-edit", "index": rule.id})
                 if can_edit else "")
         body.append(html.Tr([
             html.Td(rule.name),
-            html.Td(tr(*KIND_LABELS.get(rule.kind, (rule.kind, rule.kind)))),
-            html.Td(tr(*describe_params(rule.kind, rule.params)), className="small"),
-            html.Td(rule.scope if rule.scope != "*" else tr("All", "전체")),
+            html.Td(_(KIND_LABELS.get(rule.kind, rule.kind))),
+            html.Td(describe_params(rule.kind, rule.params), className="small"),
+            html.Td(rule.scope if rule.scope != "*" else _("All")),
             html.Td(dbc.Badge(rule.severity,
                               color=SEVERITY_COLORS.get(rule.severity, "secondary"))),
-            html.Td(tr("on", "사용") if rule.enabled else tr("off", "중지"),
+            html.Td(_("on") if rule.enabled else _("off"),
                     id=f"alerts-rule-enabled-{rule.id}"),
             html.Td(edit),
         ], id=f"alerts-rule-row-{rule.id}"))
@@ -67,10 +67,8 @@ def rules_table(rules: list[RuleRow], can_edit: bool) -> html.Div:
 
 def channel_status(view: ChannelView) -> str:
     if view.problem:
-        return tr(f"Not available on this server: {view.problem}.",
-                  f"서버 설정 필요: {view.problem}")
-    return tr(f"{view.sent_last_hour} sent in the last hour.",
-              f"최근 1시간 {view.sent_last_hour}건 발송")
+        return _("Not available on this server: %(problem)s.", problem=view.problem)
+    return _("%(sent_last_hour)s sent in the last hour.", sent_last_hour=view.sent_last_hour)
 
 
 def form_to_rule(values: dict[str, object]) -> dict[str, object]:
@@ -132,7 +130,7 @@ def register(app: dash.Dash) -> None:
             raise PreventUpdate
         session = db_session()
         sites, compressors = scope_options(session, current_user.org_id)
-        faults = [{"label": tr("Any fault", "모든 고장"), "value": ANY_FAULT}] + [
+        faults = [{"label": _("Any fault"), "value": ANY_FAULT}] + [
             {"label": f, "value": f} for f in fault_classes(session)]
         table = rules_table(list_rules(session, current_user.org_id), user_has_role("manager"))
         return table, sites, compressors, faults
@@ -157,11 +155,11 @@ def register(app: dash.Dash) -> None:
         if trig == "alerts-rule-cancel":
             return (False, None, dash.no_update, "", *keep)
         if trig == "alerts-rule-new":
-            return (True, None, tr("New rule", "새 규칙"), "", *_form_values(None))
+            return (True, None, _("New rule"), "", *_form_values(None))
         rule = get_rule(db_session(), current_user.org_id, trig["index"])
         if rule is None:
             raise PreventUpdate
-        return (True, rule.id, tr("Edit rule", "규칙 편집"), "", *_form_values(rule))
+        return (True, rule.id, _("Edit rule"), "", *_form_values(rule))
 
     @app.callback(
         [Output(f"alerts-rule-group-{g}", "style") for g in GROUPS],
@@ -195,8 +193,8 @@ def register(app: dash.Dash) -> None:
             session.commit()
         except AlertsInputError as exc:
             session.rollback()
-            return True, tr(exc.en, exc.ko), dash.no_update, dash.no_update
-        done = dbc.Alert(tr(f"Rule saved: {rule.name}", f"규칙을 저장했습니다: {rule.name}"),
+            return True, exc.localized(), dash.no_update, dash.no_update
+        done = dbc.Alert(_("Rule saved: %(name)s", name=rule.name),
                          color="success", dismissable=True, duration=5000,
                          id="alerts-rule-saved")
         return False, "", (refresh if isinstance(refresh, int) else 0) + 1, done
@@ -241,6 +239,6 @@ def register(app: dash.Dash) -> None:
             session.commit()
         except AlertsInputError as exc:
             session.rollback()
-            return dbc.Alert(tr(exc.en, exc.ko), color="danger", id="alerts-channels-error")
-        return dbc.Alert(tr("Channels saved.", "채널 설정을 저장했습니다."), color="success",
+            return dbc.Alert(exc.localized(), color="danger", id="alerts-channels-error")
+        return dbc.Alert(_("Channels saved."), color="success",
                          dismissable=True, duration=5000, id="alerts-channels-saved")

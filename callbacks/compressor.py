@@ -19,10 +19,10 @@ from callbacks.guard import guarded
 from callbacks.health import humanize_age
 from dashboard.accounts.auth import user_has_role
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import N_, _
 from dashboard.core.models import Site, utcnow
+from dashboard.core.status import effective_status
 from dashboard.fleet.notes import list_notes
-from dashboard.fleet.overview import effective_status
 from dashboard.fleet.timeseries import (
     RangeError,
     TimeRange,
@@ -31,6 +31,7 @@ from dashboard.fleet.timeseries import (
     resolve_range,
     sensor_series,
 )
+from dashboard.ui.context import user_zone_name
 from dashboard.ui.figures.base import (
     STATUS_BADGE,
     empty_figure,
@@ -41,26 +42,21 @@ from dashboard.ui.figures.base import (
 )
 from dashboard.ui.figures.compressor import figure_health_timeline, figure_sensors
 
-WIDTH_TEXT = {1: ("1 s", "1초"), 2: ("2 s", "2초"), 5: ("5 s", "5초"), 10: ("10 s", "10초"),
-              15: ("15 s", "15초"), 30: ("30 s", "30초"), 60: ("1 min", "1분"),
-              120: ("2 min", "2분"), 300: ("5 min", "5분"), 600: ("10 min", "10분"),
-              900: ("15 min", "15분"), 1800: ("30 min", "30분"), 3600: ("1 h", "1시간"),
-              7200: ("2 h", "2시간"), 10800: ("3 h", "3시간"), 21600: ("6 h", "6시간"),
-              43200: ("12 h", "12시간"), 86400: ("1 d", "1일")}
+WIDTH_TEXT = {1: N_("1 s"), 2: N_("2 s"), 5: N_("5 s"), 10: N_("10 s"),
+              15: N_("15 s"), 30: N_("30 s"), 60: N_("1 min"),
+              120: N_("2 min"), 300: N_("5 min"), 600: N_("10 min"),
+              900: N_("15 min"), 1800: N_("30 min"), 3600: N_("1 h"),
+              7200: N_("2 h"), 10800: N_("3 h"), 21600: N_("6 h"),
+              43200: N_("12 h"), 86400: N_("1 d")}
 
 
 def not_found() -> dbc.Alert:
     return dbc.Alert(
-        [html.H1(tr("Compressor not found", "압축기를 찾을 수 없습니다"), className="h5"),
-         html.P(tr("It does not exist or belongs to another organisation.",
-                   "존재하지 않거나 다른 조직의 압축기입니다."), className="mb-2"),
-         dcc.Link(tr("Back to the fleet", "설비 상태로 돌아가기"), href="/")],
+        [html.H1(_("Compressor not found"), className="h5"),
+         html.P(_("It does not exist or belongs to another organisation."), className="mb-2"),
+         dcc.Link(_("Back to the fleet"), href="/")],
         color="warning", id="compressor-not-found",
     )
-
-
-def user_zone_name() -> str:
-    return getattr(current_user, "timezone", None) or "Asia/Seoul"
 
 
 def custom_range(start_date: str | None, end_date: str | None, tz: str
@@ -87,22 +83,22 @@ def header(compressor_id: str | None) -> tuple[Any, dict]:
     site = session.get(Site, compressor.site_id)
     score = "—" if compressor.health_score is None else f"{compressor.health_score:.0f}"
     links = [dcc.Link([html.I(className="fa-solid fa-table-list me-1"),
-                       tr("Diagnosis history", "진단 이력")],
+                       _("Diagnosis history")],
                       href=f"/history?compressor={compressor.id}",
                       className="btn btn-sm btn-light")]
     if user_has_role("analyst"):
         links.insert(0, dcc.Link([html.I(className="fa-solid fa-wave-square me-1"),
-                                  tr("Spectrograms", "스펙트로그램")],
+                                  _("Spectrograms")],
                                  href=f"/spectrograms?compressor={compressor.id}",
                                  className="btn btn-sm btn-light"))
     tz = user_zone_name()
     facts = html.Dl([
-        html.Dt(tr("Health", "건강도")), html.Dd(score, id="compressor-score"),
-        html.Dt(tr("Suspected fault", "의심 고장")), html.Dd(compressor.suspected_fault or "—"),
-        html.Dt(tr("Last seen", "최근 수신")),
+        html.Dt(_("Health")), html.Dd(score, id="compressor-score"),
+        html.Dt(_("Suspected fault")), html.Dd(compressor.suspected_fault or "—"),
+        html.Dt(_("Last seen")),
         html.Dd(f"{humanize_age(compressor.last_seen_at, now)} · "
                 f"{local_text(compressor.last_seen_at, tz)}"),
-        html.Dt(tr("Firmware", "펌웨어")), html.Dd(compressor.firmware_version or "—"),
+        html.Dt(_("Firmware")), html.Dd(compressor.firmware_version or "—"),
     ], className="sc-kv mb-0")
     card = html.Div(
         [
@@ -143,22 +139,22 @@ def sensor_chart(compressor_id: str | None, range_choice: str | None, start_date
     session = db_session()
     compressor = owned_compressor(session, current_user.org_id, compressor_id)
     if compressor is None:
-        missing = empty_figure(tr("Compressor not found.", "압축기를 찾을 수 없습니다."))
+        missing = empty_figure(_("Compressor not found."))
         return missing, "", "", False
     try:
         time_range = chart_range(range_choice, start_date, end_date)
     except (RangeError, ValueError) as exc:
-        return (empty_figure(tr("Choose a valid time range.", "올바른 기간을 선택하세요.")), "",
-                tr(f"Time range: {exc}", f"기간 오류: {exc}"), True)
+        return (empty_figure(_("Choose a valid time range.")), "",
+                _("Time range: %(exc)s", exc=exc), True)
     frame, width = sensor_series(session, current_user.org_id, compressor.id, time_range,
                                  retention_days=current_app.config["READING_RETENTION_DAYS"])
     tz = user_zone_name()
     fig = figure_sensors(frame, width, tz, _notes_in(compressor.id, time_range),
                          x_range=(time_range.start, time_range.end))
-    en, ko = WIDTH_TEXT.get(width, (f"{width} s", f"{width}초"))
+    bucket = _(WIDTH_TEXT[width]) if width in WIDTH_TEXT else _("%(n)s s", n=width)
     points = int(frame["n"].sum()) if not frame.empty else 0
-    text = tr(f"{points:,} readings · min / mean / max per {en}",
-              f"측정값 {points:,}개 · {ko} 단위 최소 / 평균 / 최대")
+    text = _("%(points)s readings · min / mean / max per %(bucket)s",
+             points=format(points, ","), bucket=bucket)
     return fig, text, "", False
 
 
@@ -167,11 +163,11 @@ def timeline_chart(compressor_id: str | None, range_choice: str | None,
     session = db_session()
     compressor = owned_compressor(session, current_user.org_id, compressor_id)
     if compressor is None:
-        return empty_figure(tr("Compressor not found.", "압축기를 찾을 수 없습니다."))
+        return empty_figure(_("Compressor not found."))
     try:
         time_range = chart_range(range_choice, start_date, end_date)
     except (RangeError, ValueError):
-        return empty_figure(tr("Choose a valid time range.", "올바른 기간을 선택하세요."))
+        return empty_figure(_("Choose a valid time range."))
     frame = diagnosis_series(session, current_user.org_id, compressor.id, time_range)
     return figure_health_timeline(frame, user_zone_name(), _notes_in(compressor.id, time_range),
                                   x_range=(time_range.start, time_range.end))

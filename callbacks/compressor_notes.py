@@ -12,12 +12,12 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import utcnow
+from dashboard.core.timezones import local_text, zone
 from dashboard.fleet.notes import (
     NoteError,
     add_note,
@@ -27,7 +27,7 @@ from dashboard.fleet.notes import (
     update_note,
 )
 from dashboard.fleet.timeseries import owned_compressor
-from dashboard.ui.figures.base import local_text, zone
+from dashboard.ui.context import user_zone_name
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -39,8 +39,7 @@ def parse_local_input(value: str | None, tz: str) -> dt.datetime:
     try:
         naive = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise NoteError(tr("Enter a valid date and time.",
-                           "올바른 날짜와 시간을 입력하세요.")) from exc
+        raise NoteError(_("Enter a valid date and time.")) from exc
     return naive.replace(tzinfo=zone(tz)).astimezone(dt.UTC)
 
 
@@ -51,7 +50,7 @@ def notes_list(compressor_id: str | None) -> list:
         return []
     notes = list_notes(session, current_user.org_id, compressor.id, limit=100)
     if not notes:
-        return [html.P(tr("No notes yet.", "기록이 없습니다."),
+        return [html.P(_("No notes yet."),
                        className="text-secondary small mb-0", id="compressor-notes-empty")]
     editable = user_has_role("manager")
     tz = user_zone_name()
@@ -61,7 +60,7 @@ def notes_list(compressor_id: str | None) -> list:
                            className="text-secondary")]
         if editable:
             meta.append(dbc.Button(html.I(className="fa-solid fa-pen"), size="sm", color="link",
-                                   className="py-0", title=tr("Edit", "수정"),
+                                   className="py-0", title=_("Edit"),
                                    id={"type": "compressor-note-edit", "index": note.id}))
         items.append(html.Div([html.Div(meta, className="d-flex align-items-center gap-1"),
                                html.Div(note.text, className="sc-note-text",
@@ -128,23 +127,23 @@ def register(app: dash.Dash) -> None:
         session = db_session()
         compressor = owned_compressor(session, current_user.org_id, compressor_id)
         if compressor is None:
-            return (no_update, tr("Compressor not found.", "압축기를 찾을 수 없습니다."),
+            return (no_update, _("Compressor not found."),
                     *[no_update] * 5)
         try:
             if ctx.triggered_id == "compressor-note-delete":
                 if editing is None:
                     raise PreventUpdate
                 delete_note(session, current_user.org_id, int(editing))
-                message = tr("Note deleted.", "메모를 삭제했습니다.")
+                message = _("Note deleted.")
             else:
                 ts = parse_local_input(ts_value, user_zone_name())
                 if editing is not None:
                     update_note(session, current_user.org_id, int(editing), ts, text)
-                    message = tr("Note updated.", "메모를 수정했습니다.")
+                    message = _("Note updated.")
                 else:
                     add_note(session, current_user.org_id, compressor.id, ts, text,
                              current_user.id)
-                    message = tr("Note saved.", "메모를 저장했습니다.")
+                    message = _("Note saved.")
         except NoteError as exc:
             session.rollback()
             return (no_update, html.Span(str(exc), className="text-danger"), *[no_update] * 5)

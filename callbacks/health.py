@@ -13,11 +13,11 @@ from flask_login import current_user
 
 from callbacks.guard import guarded
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import utcnow
+from dashboard.core.sensors import METRICS
 from dashboard.core.snapshots import snapshots
 from dashboard.fleet.overview import (
-    METRIC_LABELS,
     CompressorCard,
     cards_from_rows,
     fleet_rows,
@@ -28,8 +28,6 @@ from dashboard.fleet.overview import (
 from dashboard.ui.figures.base import STATUS_BADGE, STATUS_ORDER, status_label
 from dashboard.ui.figures.fleet import sparkline_svg, svg_data_uri
 
-METRIC_NAMES_KO = {"temperature_c": "온도", "current_a": "전류", "pressure_bar": "압력",
-                   "vibration_rms_g": "진동", "humidity_pct": "습도"}
 # Above this many compressors "auto" shows compact tiles: full cards for 500
 # compressors are a megabyte per refresh, too much for a phone every few seconds.
 AUTO_TILES_ABOVE = 60
@@ -37,15 +35,15 @@ AUTO_TILES_ABOVE = 60
 
 def humanize_age(then: dt.datetime | None, now: dt.datetime) -> str:
     if then is None:
-        return tr("never", "없음")
+        return _("never")
     seconds = max(0, int((now - then).total_seconds()))
     if seconds < 60:
-        return tr(f"{seconds}s ago", f"{seconds}초 전")
+        return _("%(seconds)ss ago", seconds=seconds)
     if seconds < 3600:
-        return tr(f"{seconds // 60} min ago", f"{seconds // 60}분 전")
+        return _("%(minutes)s min ago", minutes=seconds // 60)
     if seconds < 86400:
-        return tr(f"{seconds // 3600} h ago", f"{seconds // 3600}시간 전")
-    return tr(f"{seconds // 86400} d ago", f"{seconds // 86400}일 전")
+        return _("%(hours)s h ago", hours=seconds // 3600)
+    return _("%(days)s d ago", days=seconds // 86400)
 
 
 def element(tag: str, children: Any = None, namespace: str = "dash_html_components",
@@ -60,11 +58,10 @@ def element(tag: str, children: Any = None, namespace: str = "dash_html_componen
 
 def card_texts() -> dict[str, str]:
     """The card's fixed words in the user's language, looked up once per refresh."""
-    texts = {"health": tr("Health", "건강도"), "seen": tr("Last seen ", "최근 수신 "),
-             "no_data": tr("No readings yet", "데이터 없음"),
-             "spark": tr("Health score, last 24 h", "최근 24시간 건강도")}
-    texts.update({f"metric-{key}": tr(name, METRIC_NAMES_KO[key])
-                  for key, (name, _unit) in METRIC_LABELS.items()})
+    texts = {"health": _("Health"), "seen": _("Last seen "),
+             "no_data": _("No readings yet"),
+             "spark": _("Health score, last 24 h")}
+    texts.update({f"metric-{key}": _(metric.short) for key, metric in METRICS.items()})
     texts.update({f"status-{status}": status_label(status) for status in STATUS_BADGE})
     return texts
 
@@ -76,10 +73,10 @@ def compressor_card(card: CompressorCard, now: dt.datetime,
     score = "—" if card.health_score is None else f"{card.health_score:.0f}"
     metrics = [
         element("Div", [texts[f"metric-{key}"] + " ",
-                        element("Span", f"{card.last_metrics[key]:.1f} {METRIC_LABELS[key][1]}",
+                        element("Span", f"{card.last_metrics[key]:.1f} {METRICS[key].unit}",
                                 id=f"health-metric-{card.id}-{key}")],
                 className="sc-metric")
-        for key in METRIC_LABELS if key in card.last_metrics
+        for key in METRICS if key in card.last_metrics
     ]
     color = STATUS_BADGE.get(card.status, "secondary")
     body = [
@@ -160,10 +157,8 @@ def fleet_view(org_id: int, site_id: int | None, statuses: list[str] | None, vie
     everything = cards_from_rows(rows, offline_after, now, site_id=site_id)
     if not everything:
         empty = dbc.Alert(
-            tr("No compressors yet. An admin registers devices under Settings or with "
-               "`flask --app wsgi devices add`.",
-               "등록된 압축기가 없습니다. 관리자가 설정 화면 또는 "
-               "`flask --app wsgi devices add` 명령으로 장치를 등록합니다."),
+            _("No compressors yet. An admin registers devices under Settings or with `flask --app "
+              "wsgi devices add`."),
             color="light", id="health-empty",
         )
         return empty, [], ""
@@ -174,10 +169,9 @@ def fleet_view(org_id: int, site_id: int | None, statuses: list[str] | None, vie
         for s in STATUS_ORDER if s in counts
     ]
     cards = [c for c in everything if not statuses or c.status in statuses]
-    updated = tr(f"Updated {now:%H:%M:%S} UTC", f"{now:%H:%M:%S} UTC 갱신")
+    updated = _("Updated %(now)s UTC", now=format(now, "%H:%M:%S"))
     if not cards:
-        return (dbc.Alert(tr("No compressor matches these filters.",
-                             "조건에 맞는 압축기가 없습니다."), color="light",
+        return (dbc.Alert(_("No compressor matches these filters."), color="light",
                           id="health-no-match"), badges, updated)
     tiles = view == "tiles" or (view in (None, "auto") and len(cards) > AUTO_TILES_ABOVE)
     sparks = {} if tiles else snapshots().get(

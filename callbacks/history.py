@@ -14,11 +14,10 @@ from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.fleet.history import (
     FilterError,
     HistoryFilter,
@@ -33,6 +32,7 @@ from dashboard.fleet.history import (
     review_diagnosis,
 )
 from dashboard.fleet.overview import org_compressors, org_sites
+from dashboard.ui.context import user_zone_name
 from dashboard.ui.figures.base import empty_figure, local_text, status_label
 from dashboard.ui.figures.history import figure_health_trend
 
@@ -65,7 +65,7 @@ def grid_rows(request: dict | None) -> dict:
         row["status_text"] = status_label(row["status"])
         valid = row["analyst_valid"]
         row["review_text"] = ("" if valid is None else
-                              tr("✓ right", "✓ 맞음") if valid else tr("✗ wrong", "✗ 틀림"))
+                              _("✓ right") if valid else _("✗ wrong"))
     return {"rowData": rows, "rowCount": total}
 
 
@@ -74,17 +74,16 @@ def detail_view(detail: Any) -> html.Div:
     probabilities = sorted(detail.probabilities.items(), key=lambda kv: -kv[1])[:4]
     features = [f"{k} {v:.1f}" for k, v in list(detail.features.items())[:6]
                 if isinstance(v, (int, float))]
-    review = tr("Not reviewed yet", "아직 검토되지 않음")
+    review = _("Not reviewed yet")
     if detail.analyst_valid is not None:
-        verdict = tr("right", "맞음") if detail.analyst_valid else tr("wrong", "틀림")
-        review = tr(f"Reviewed: {verdict}, label {detail.analyst_label} "
-                    f"({detail.reviewed_by or '?'}, {local_text(detail.reviewed_at, tz)})",
-                    f"검토: {verdict}, 라벨 {detail.analyst_label} "
-                    f"({detail.reviewed_by or '?'}, {local_text(detail.reviewed_at, tz)})")
-    links = [dash.dcc.Link(tr("Compressor", "압축기"), href=f"/compressor/{detail.compressor_id}")]
+        verdict = _("right") if detail.analyst_valid else _("wrong")
+        review = _("Reviewed: %(verdict)s, label %(label)s (%(who)s, %(when)s)",
+                   verdict=verdict, label=detail.analyst_label, who=detail.reviewed_by or "?",
+                   when=local_text(detail.reviewed_at, tz))
+    links = [dash.dcc.Link(_("Compressor"), href=f"/compressor/{detail.compressor_id}")]
     if detail.recording_id and user_has_role("analyst"):
         links.append(dash.dcc.Link(
-            tr("Spectrogram", "스펙트로그램"),
+            _("Spectrogram"),
             href=f"/spectrograms?compressor={detail.compressor_id}&recording={detail.recording_id}"))
     return html.Div([
         html.Div([html.Span(detail.label, className="fw-semibold me-2"),
@@ -156,7 +155,7 @@ def register(app: dash.Dash) -> None:
         if args:
             href += "?" + urlencode(args)
         trend = figure_health_trend(daily)
-        count = tr(f"{total:,} diagnoses", f"진단 {total:,}건")
+        count = _("%(total)s diagnoses", total=format(total, ","))
         return model, href, trend, count, "", False
 
     @app.callback(
@@ -175,12 +174,11 @@ def register(app: dash.Dash) -> None:
     @guarded("viewer")
     def show_detail(selected: list[dict] | None, _refresh: int | None) -> Any:
         if not selected:
-            return html.Small(tr("Select a row to see its details.",
-                                 "행을 선택하면 자세한 내용을 볼 수 있습니다."),
+            return html.Small(_("Select a row to see its details."),
                               className="text-secondary")
         detail = diagnosis_detail(db_session(), current_user.org_id, selected[0].get("id"))
         if detail is None:
-            return dbc.Alert(tr("Diagnosis not found.", "진단을 찾을 수 없습니다."),
+            return dbc.Alert(_("Diagnosis not found."),
                              color="warning")
         return detail_view(detail)
 
@@ -223,19 +221,18 @@ def register(app: dash.Dash) -> None:
     def save_review(_clicks: int | None, selected: list[dict] | None, verdict: str | None,
                     label: str | None, refresh: int | None) -> tuple:
         if not selected:
-            return html.Span(tr("Select a row first.", "먼저 행을 선택하세요."),
+            return html.Span(_("Select a row first."),
                              className="text-danger"), no_update
         if verdict not in ("valid", "invalid"):
-            return html.Span(tr("Say whether the diagnosis is right.",
-                                "진단이 맞는지 선택하세요."), className="text-danger"), no_update
+            return html.Span(_("Say whether the diagnosis is right."),
+                               className="text-danger"), no_update
         session = db_session()
         try:
             review_diagnosis(session, current_user.org_id, int(selected[0]["id"]),
                              current_user.id, verdict == "valid", label)
         except (FilterError, KeyError, TypeError, ValueError) as exc:
             session.rollback()
-            message = str(exc) if isinstance(exc, FilterError) else tr(
-                "Could not save the review.", "검토를 저장하지 못했습니다.")
+            message = str(exc) if isinstance(exc, FilterError) else _("Could not save the review.")
             return html.Span(message, className="text-danger"), no_update
-        return (html.Span(tr("Review saved.", "검토를 저장했습니다."), className="text-success",
+        return (html.Span(_("Review saved."), className="text-success",
                           id="history-review-saved"), (refresh or 0) + 1)

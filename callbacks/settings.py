@@ -6,14 +6,13 @@ settings_firmware.py hold the admin's fleet and firmware parts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import dash
 from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
-from flask_login import current_user, login_user
+from flask_login import login_user
 from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
@@ -30,44 +29,12 @@ from dashboard.accounts.users import (
     update_profile,
 )
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, _
 from dashboard.core.mailer import MailError, public_url
 from dashboard.core.models import Organization, User
+from dashboard.ui.actions import bump, clicked, run_action
+from dashboard.ui.context import me
 from dashboard.ui.settings_tables import feedback, invitations_table, members_table, role_options
-
-ActionResult = tuple[Any, bool]
-
-
-def me() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
-def run_action(action: Callable[[Session, User], str]) -> ActionResult:
-    """Run one change in the request's session: commit and a green message, or roll
-    back and a red one. AccountError and ValueError carry the reason to show."""
-    db = db_session()
-    try:
-        message = action(db, me())
-        db.commit()
-    except AccountError as exc:
-        db.rollback()
-        return feedback(exc.localized(), False), False
-    except ValueError as exc:  # e.g. FirmwareError: English only
-        db.rollback()
-        return feedback(str(exc), False), False
-    return feedback(message, True), True
-
-
-def clicked() -> dict[str, Any]:
-    """The pattern-matching id that fired, only for a real click (not a re-render)."""
-    trigger = ctx.triggered_id
-    if not isinstance(trigger, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
-        raise PreventUpdate
-    return dict(trigger)
-
-
-def bump(version: int | None) -> int:
-    return (version or 0) + 1
 
 
 def register(app: dash.Dash) -> None:
@@ -95,22 +62,21 @@ def _register_profile(app: dash.Dash) -> None:
     def load_profile(_init: int | None) -> tuple:
         user = me()
         verified = (html.Span([html.I(className="fa-solid fa-circle-check text-success me-1"),
-                               tr("verified", "인증됨")], className="small")
+                               _("verified")], className="small")
                     if user.email_verified_at else
-                    html.Span(tr("not verified", "미인증"), className="badge text-bg-warning"))
+                    html.Span(_("not verified"), className="badge text-bg-warning"))
         notify = [k for k, on in (("email", user.notify_email), ("sms", user.notify_sms),
                                   ("kakao", user.notify_kakao)) if on]
-        kakao = (tr("Your Kakao account is connected.", "카카오 계정이 연결되어 있습니다.")
+        kakao = (_("Your Kakao account is connected.")
                  if user.kakao_id else
-                 tr("Connect Kakao to log in with it and get KakaoTalk alerts.",
-                    "카카오 계정을 연결하면 카카오로 로그인하고 카카오톡 알림을 받을 수 있습니다."))
+                 _("Connect Kakao to log in with it and get KakaoTalk alerts."))
 
         def hour(value: int | None) -> str:
             return "" if value is None else str(value)
 
         return (user.email, verified, user.name, user.phone or "", user.position or "",
                 user.language, notify, hour(user.quiet_hours_start),
-                hour(user.quiet_hours_end), user.timezone or "Asia/Seoul", kakao)
+                hour(user.quiet_hours_end), user.timezone or DEFAULT_TIME_ZONE, kakao)
 
     @app.callback(
         Output("settings-profile-feedback", "children"),
@@ -138,8 +104,8 @@ def _register_profile(app: dash.Dash) -> None:
             db, user, name=name, phone=phone, position=position, language=language,
             notify_email="email" in notify, notify_sms="sms" in notify,
             notify_kakao="kakao" in notify, quiet_hours_start=quiet_start,
-            quiet_hours_end=quiet_end, timezone=timezone), tr("Saved.", "저장했습니다."))[1])
-        # A new language shows after a reload: every text goes through tr() at render.
+            quiet_hours_end=quiet_end, timezone=timezone), _("Saved."))[1])
+        # A new language shows after a reload: every text goes through _() at render.
         return message, ("/settings" if ok and language != before else dash.no_update)
 
     @app.callback(
@@ -159,8 +125,7 @@ def _register_profile(app: dash.Dash) -> None:
             raise PreventUpdate
         message, ok = run_action(lambda db, user: (
             change_password(db, user, current or "", new or "", confirm or ""),
-            tr("Password changed. Other sessions were logged out.",
-               "비밀번호를 변경했습니다. 다른 기기의 로그인은 종료되었습니다."))[1])
+            _("Password changed. Other sessions were logged out."))[1])
         if ok:
             login_user(me())  # this session continues under the new session_version
             return message, "", "", ""
@@ -176,15 +141,14 @@ def _register_profile(app: dash.Dash) -> None:
         if not n:
             raise PreventUpdate
         if me().email_verified_at is not None:
-            return feedback(tr("Your email is already verified.", "이미 인증된 이메일입니다."))
+            return feedback(_("Your email is already verified."))
 
         def send(db: Session, user: User) -> str:
             try:
                 mail_verification(current_app._get_current_object(), db, user)  # type: ignore[attr-defined]
             except MailError as exc:
-                raise AccountError(f"Sending failed: {exc}", f"메일 발송 실패: {exc}") from exc
-            return tr(f"We sent a verification link to {user.email}.",
-                      f"{user.email}(으)로 인증 링크를 보냈습니다.")
+                raise AccountError("Sending failed: %(exc)s", exc=exc) from exc
+            return _("We sent a verification link to %(email)s.", email=user.email)
 
         return run_action(send)[0]
 
@@ -222,8 +186,7 @@ def _register_users(app: dash.Dash) -> None:
         if op == "approve":
             def approve(db: Session, user: User) -> str:
                 email = approve_user(db, user, user_id).email
-                return tr(f"Approved: {email} can now log in.",
-                          f"승인했습니다. 이제 {email} 사용자가 로그인할 수 있습니다.")
+                return _("Approved: %(email)s can now log in.", email=email)
 
             message, ok = run_action(approve)
             if ok:
@@ -234,9 +197,8 @@ def _register_users(app: dash.Dash) -> None:
             def toggle(db: Session, user: User) -> str:
                 set_active(db, user, user_id, enable)
                 if enable:
-                    return tr("Enabled.", "활성화했습니다.")
-                return tr("Disabled: their sessions ended.",
-                          "비활성화했습니다. 로그인이 종료되었습니다.")
+                    return _("Enabled.")
+                return _("Disabled: their sessions ended.")
 
             message, _ok = run_action(toggle)
         else:
@@ -252,8 +214,8 @@ def _register_users(app: dash.Dash) -> None:
     @guarded("admin")
     def user_remove(_clicks: list, version: int | None) -> tuple:
         user_id = clicked().get("user")
-        message, _ok = run_action(lambda db, user: tr(
-            f"Removed {remove_user(db, user, user_id)}.", "삭제했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Removed %(name)s.", name=remove_user(db, user, user_id)))
         return message, bump(version)
 
     @app.callback(
@@ -275,8 +237,8 @@ def _register_users(app: dash.Dash) -> None:
             if result is None:
                 raise PreventUpdate  # a re-render, not a change
             changed.append(result)
-            return tr(f"{result.email} is now {role}; their sessions ended.",
-                      f"{result.email}의 역할을 {role}(으)로 바꿨습니다. 로그인이 종료되었습니다.")
+            return _("%(email)s is now %(role)s; their sessions ended.", email=result.email,
+                                         role=role)
 
         message, ok = run_action(apply)
         if ok and changed and changed[0].id == actor_id:
@@ -304,16 +266,13 @@ def _register_users(app: dash.Dash) -> None:
             result = invite(db, current_app._get_current_object(), user, email or "",  # type: ignore[attr-defined]
                             role or "viewer")
             sent.append(result)
-            return tr(f"Invitation sent to {result.email}.",
-                      f"{result.email}(으)로 초대 메일을 보냈습니다.")
+            return _("Invitation sent to %(email)s.", email=result.email)
 
         message, ok = run_action(apply)
         if ok and sent and not sent[0].emailed:
             # No mail server configured (the demo): the admin passes the link on.
-            message = feedback([tr("Email is not configured on this server; send this "
-                                   "link to the person yourself: ",
-                                   "이 서버에는 메일이 설정되어 있지 않습니다. 이 링크를 직접 "
-                                   "전달하세요: "),
+            message = feedback([_("Email is not configured on this server; send this link to the "
+                                  "person yourself: "),
                                 html.Code(sent[0].link, id="settings-invite-link")])
         return message, bump(version), ("" if ok else dash.no_update)
 
@@ -326,9 +285,8 @@ def _register_users(app: dash.Dash) -> None:
     @guarded("admin")
     def invite_revoke(_clicks: list, version: int | None) -> tuple:
         inv_id = clicked().get("invitation")
-        message, _ok = run_action(lambda db, user: tr(
-            f"Invitation to {revoke_invitation(db, user, inv_id)} revoked.",
-            "초대를 취소했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Invitation to %(email)s revoked.", email=revoke_invitation(db, user, inv_id)))
         return message, bump(version)
 
 

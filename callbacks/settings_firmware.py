@@ -13,11 +13,10 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
-from callbacks.settings import bump, clicked, me, run_action
 from dashboard.accounts.audit import recent_audit, record_audit
 from dashboard.core.blobs import audio_store
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import FirmwareRelease, User
 from dashboard.fleet.admin import list_devices, list_sites
 from dashboard.fleet.firmware import (
@@ -27,17 +26,19 @@ from dashboard.fleet.firmware import (
     list_releases,
     update_rollout,
 )
+from dashboard.ui.actions import bump, clicked, run_action
+from dashboard.ui.context import me
 from dashboard.ui.settings_tables import audit_table, firmware_states_table, releases_table
 
 
 def decode_upload(contents: str | None) -> bytes:
     """dcc.Upload's "data:...;base64,XXXX" to bytes; ValueError when malformed."""
     if not contents or "," not in contents:
-        raise ValueError("Choose the firmware file first. · 펌웨어 파일을 선택하세요.")
+        raise ValueError(_("Choose the firmware file first."))
     try:
         return base64.b64decode(contents.split(",", 1)[1], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValueError("The uploaded file could not be read. · 파일을 읽을 수 없습니다.") \
+        raise ValueError(_("The uploaded file could not be read.")) \
             from exc
 
 
@@ -51,10 +52,20 @@ def _target_options(kind: str | None) -> list[dict[str, Any]]:
     return []
 
 
-def register(app: dash.Dash) -> None:
-    out = (Output("settings-fw-feedback", "children", allow_duplicate=True),
-           Output("settings-fw-version-store", "data", allow_duplicate=True))
+# Every firmware action answers with its message and a bump of the releases' version.
+out = (Output("settings-fw-feedback", "children", allow_duplicate=True),
+       Output("settings-fw-version-store", "data", allow_duplicate=True))
 
+
+def register(app: dash.Dash) -> None:
+    _register_releases(app)
+    _register_upload_form(app)
+    _register_changes(app)
+    _register_audit(app)
+
+
+def _register_releases(app: dash.Dash) -> None:
+    """The releases table and the devices' update states."""
     @app.callback(
         Output("settings-fw-table", "children"),
         Output("settings-fw-states", "children"),
@@ -75,6 +86,9 @@ def register(app: dash.Dash) -> None:
         return (releases_table(releases, sites, devices),
                 firmware_states_table(device_firmware_states(db, org_id)), options)
 
+
+def _register_upload_form(app: dash.Dash) -> None:
+    """The upload form's choices: rollout targets and the chosen file."""
     @app.callback(
         Output("settings-fw-ids", "options"),
         Output("settings-fw-ids", "value"),
@@ -101,6 +115,9 @@ def register(app: dash.Dash) -> None:
     def show_filename(filename: str | None) -> str:
         return filename or ""
 
+
+def _register_changes(app: dash.Dash) -> None:
+    """Upload a release, change its rollout, delete it."""
     @app.callback(
         *out,
         Input("settings-fw-create", "n_clicks"),
@@ -128,8 +145,7 @@ def register(app: dash.Dash) -> None:
             record_audit(db, user, "firmware.create", f"{release.hw_model} {release.version}",
                          {"rollout": release.rollout, "ids": release.rollout_ids,
                           "sha256": release.sha256})
-            return tr(f"Firmware {release.version} uploaded.",
-                      f"펌웨어 {release.version}을(를) 등록했습니다.")
+            return _("Firmware %(version)s uploaded.", version=release.version)
 
         message, _ok = run_action(apply)
         return message, bump(store_version)
@@ -151,12 +167,12 @@ def register(app: dash.Dash) -> None:
 
         def apply(db: Session, user: User) -> str:
             if not release_id:
-                raise ValueError(tr("Choose a release.", "펌웨어를 선택하세요."))
+                raise ValueError(_("Choose a release."))
             release = update_rollout(db, user.org_id, int(release_id), rollout or "all",
                                      [int(i) for i in ids or []])
             record_audit(db, user, "firmware.rollout", f"{release.hw_model} {release.version}",
                          {"rollout": release.rollout, "ids": release.rollout_ids})
-            return tr("Rollout saved.", "배포 대상을 저장했습니다.")
+            return _("Rollout saved.")
 
         message, _ok = run_action(apply)
         return message, bump(store_version)
@@ -177,11 +193,14 @@ def register(app: dash.Dash) -> None:
                      if release is not None and release.org_id == user.org_id else "")
             delete_release(db, audio_store(), user.org_id, int(release_id))  # checks the org
             record_audit(db, user, "firmware.delete", label)
-            return tr("Release deleted.", "펌웨어를 삭제했습니다.")
+            return _("Release deleted.")
 
         message, _ok = run_action(apply)
         return message, bump(store_version)
 
+
+def _register_audit(app: dash.Dash) -> None:
+    """The audit log tab."""
     @app.callback(
         Output("settings-audit-table", "children"),
         Input("settings-tabs", "active_tab"),

@@ -11,9 +11,8 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
 from callbacks.guard import guarded
-from callbacks.settings import bump, clicked, me, run_action
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import Compressor, User
 from dashboard.fleet.admin import (
     add_device,
@@ -26,6 +25,8 @@ from dashboard.fleet.admin import (
     rename_device,
     rename_site,
 )
+from dashboard.ui.actions import bump, clicked, run_action
+from dashboard.ui.context import me
 from dashboard.ui.settings_tables import devices_table, sites_table
 
 
@@ -37,10 +38,20 @@ def _typed_value(kind: str, key: str, ident: Any) -> Any:
     return None
 
 
-def register(app: dash.Dash) -> None:
-    out = (Output("settings-devices-feedback", "children", allow_duplicate=True),
-           Output("settings-devices-version", "data", allow_duplicate=True))
+# Every fleet action answers with its message and a bump of the tables' version.
+out = (Output("settings-devices-feedback", "children", allow_duplicate=True),
+       Output("settings-devices-version", "data", allow_duplicate=True))
 
+
+def register(app: dash.Dash) -> None:
+    _register_tables(app)
+    _register_sites(app)
+    _register_devices(app)
+    _register_tokens(app)
+
+
+def _register_tables(app: dash.Dash) -> None:
+    """The sites and devices tables of the Devices tab."""
     @app.callback(
         Output("settings-sites-table", "children"),
         Output("settings-devices-table", "children"),
@@ -57,6 +68,9 @@ def register(app: dash.Dash) -> None:
         return (sites_table(sites), devices_table(list_devices(db, me().org_id)),
                 [{"label": s["name"], "value": str(s["id"])} for s in sites])
 
+
+def _register_sites(app: dash.Dash) -> None:
+    """Add, rename and remove sites."""
     @app.callback(
         *out,
         Output("settings-site-new", "value"),
@@ -69,8 +83,8 @@ def register(app: dash.Dash) -> None:
     def site_add(n: int | None, name: str | None, version: int | None) -> tuple:
         if not n:
             raise PreventUpdate
-        message, ok = run_action(lambda db, user: tr(
-            f"Site {add_site(db, user, name or '').name} added.", "사이트를 추가했습니다."))
+        message, ok = run_action(lambda db, user: _(
+            "Site %(name)s added.", name=add_site(db, user, name or "").name))
         return message, bump(version), ("" if ok else dash.no_update)
 
     @app.callback(
@@ -84,9 +98,8 @@ def register(app: dash.Dash) -> None:
     def site_rename(_clicks: list, _names: list, version: int | None) -> tuple:
         site_id = clicked().get("site")
         name = _typed_value("settings-site-name", "site", site_id)
-        message, _ok = run_action(lambda db, user: tr(
-            f"Renamed to {rename_site(db, user, site_id, name or '').name}.",
-            "이름을 변경했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Renamed to %(name)s.", name=rename_site(db, user, site_id, name or "").name))
         return message, bump(version)
 
     @app.callback(
@@ -98,10 +111,13 @@ def register(app: dash.Dash) -> None:
     @guarded("admin")
     def site_remove(_clicks: list, version: int | None) -> tuple:
         site_id = clicked().get("site")
-        message, _ok = run_action(lambda db, user: tr(
-            f"Site {remove_site(db, user, site_id)} removed.", "사이트를 삭제했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Site %(name)s removed.", name=remove_site(db, user, site_id)))
         return message, bump(version)
 
+
+def _register_devices(app: dash.Dash) -> None:
+    """Add, rename and remove compressors."""
     @app.callback(
         *out,
         Output("settings-device-new", "value"),
@@ -117,10 +133,9 @@ def register(app: dash.Dash) -> None:
                    version: int | None) -> tuple:
         if not n:
             raise PreventUpdate
-        message, ok = run_action(lambda db, user: tr(
-            f"Compressor {add_device(db, user, site_id, name or '', kind or '').name} added; "
-            "issue its device token below.",
-            "압축기를 추가했습니다. 아래에서 장치 토큰을 발급하세요."))
+        message, ok = run_action(lambda db, user: _(
+            "Compressor %(name)s added; issue its device token below.",
+            name=add_device(db, user, site_id, name or "", kind or "").name))
         return message, bump(version), ("" if ok else dash.no_update)
 
     @app.callback(
@@ -134,9 +149,8 @@ def register(app: dash.Dash) -> None:
     def device_rename(_clicks: list, _names: list, version: int | None) -> tuple:
         cid = clicked().get("compressor")
         name = _typed_value("settings-device-name", "compressor", cid)
-        message, _ok = run_action(lambda db, user: tr(
-            f"Renamed to {rename_device(db, user, cid, name or '').name}.",
-            "이름을 변경했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Renamed to %(name)s.", name=rename_device(db, user, cid, name or "").name))
         return message, bump(version)
 
     @app.callback(
@@ -148,10 +162,13 @@ def register(app: dash.Dash) -> None:
     @guarded("admin")
     def device_remove(_clicks: list, version: int | None) -> tuple:
         cid = clicked().get("compressor")
-        message, _ok = run_action(lambda db, user: tr(
-            f"Compressor {remove_device(db, user, cid)} removed.", "압축기를 삭제했습니다."))
+        message, _ok = run_action(lambda db, user: _(
+            "Compressor %(name)s removed.", name=remove_device(db, user, cid)))
         return message, bump(version)
 
+
+def _register_tokens(app: dash.Dash) -> None:
+    """Issue, rotate and revoke device tokens (shown once in a modal)."""
     token_out = (*out,
                  Output("settings-token-modal", "is_open", allow_duplicate=True),
                  Output("settings-token-value", "children", allow_duplicate=True),
@@ -165,9 +182,8 @@ def register(app: dash.Dash) -> None:
             name = db.get(Compressor, int(cid)).name
             if token:
                 issued.append((token, name))
-                return tr(f"New token for {name}: copy it from the window now.",
-                          f"{name}의 새 토큰을 발급했습니다. 창에서 지금 복사하세요.")
-            return tr(f"Every token of {name} revoked.", f"{name}의 모든 토큰을 폐기했습니다.")
+                return _("New token for %(name)s: copy it from the window now.", name=name)
+            return _("Every token of %(name)s revoked.", name=name)
 
         message, ok = run_action(apply)
         if ok and issued:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -17,10 +15,10 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 from flask_login import current_user
 
-from callbacks.compressor import user_zone_name
 from callbacks.guard import guarded
+from dashboard.analysis.queue import UploadError, analyze_upload
 from dashboard.core.database import db_session
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.fleet.overview import org_compressors
 from dashboard.fleet.recordings import (
     ClipError,
@@ -31,6 +29,7 @@ from dashboard.fleet.recordings import (
     owned_recording,
 )
 from dashboard.fleet.timeseries import owned_compressor
+from dashboard.ui.context import user_zone_name
 from dashboard.ui.figures.audio import (
     dominant_frequency,
     figure_spectrogram,
@@ -107,18 +106,19 @@ def summary_card(rec: RecordingView, f0: float | None, f0_source: str) -> html.D
         verdict = [html.Span(rec.label, className="fs-5 fw-semibold me-2", id="spectro-label"),
                    dbc.Badge(f"{status_label(status)} · {rec.health_score:.0f}",
                              color=STATUS_BADGE[status]),
-                   html.Small(tr(f" confidence {rec.confidence:.0%}",
-                                 f" 신뢰도 {rec.confidence:.0%}"), className="text-secondary")]
+                   html.Small(_(" confidence %(confidence)s",
+                                confidence=format(rec.confidence, ".0%")),
+                              className="text-secondary")]
     else:
-        verdict = [html.Span(tr("Not diagnosed yet", "아직 진단되지 않음"),
+        verdict = [html.Span(_("Not diagnosed yet"),
                              className="text-secondary", id="spectro-label")]
     facts = [
         html.Div(verdict, className="mb-1"),
         html.Small(f"{local_text(rec.ts, tz, '%Y-%m-%d %H:%M:%S')} · {rec.sample_rate} Hz · "
                    f"{rec.duration_s:.1f} s", className="text-secondary d-block"),
-        html.Small(tr(f"Motor line f0 = {f0:.1f} Hz ({f0_source})",
-                      f"모터 주파수 f0 = {f0:.1f} Hz ({f0_source})") if f0 else
-                   tr("No clear motor line found.", "뚜렷한 모터 주파수가 없습니다."),
+        html.Small(_("Motor line f0 = %(f0)s Hz (%(f0_source)s)", f0=format(f0, ".1f"),
+                                                   f0_source=f0_source) if f0 else
+                   _("No clear motor line found."),
                    className="text-secondary d-block", id="spectro-f0"),
     ]
     player = html.Audio(src=f"/media/recording/{rec.id}.wav", controls=True, preload="none",
@@ -132,12 +132,11 @@ def summary_card(rec: RecordingView, f0: float | None, f0_source: str) -> html.D
 def recording_view(recording_id: Any, baseline_id: Any) -> tuple:
     """Summary, message, spectrogram, baseline spectrogram, spectrum, waveform."""
     session = db_session()
-    blank = empty_figure(tr("No recording to show: choose one above (this compressor may have "
-                            "none yet).", "표시할 녹음이 없습니다. 위에서 녹음을 선택하세요 "
-                            "(아직 녹음이 없을 수 있습니다)."))
+    blank = empty_figure(_("No recording to show: choose one above (this compressor may have none "
+                           "yet)."))
     rec = owned_recording(session, current_user.org_id, recording_id)
     if rec is None:
-        message = tr("Recording not found.", "녹음을 찾을 수 없습니다.") if recording_id else ""
+        message = _("Recording not found.") if recording_id else ""
         return [], message, bool(message), blank, blank, blank, blank
     app = current_app._get_current_object()
     try:
@@ -145,12 +144,12 @@ def recording_view(recording_id: Any, baseline_id: Any) -> tuple:
     except ClipError as exc:
         return summary_card(rec, None, ""), str(exc), True, blank, blank, blank, blank
     spec = spectrum(y, sr)
-    f0, source = rec.dominant_hz, tr("from the diagnosis", "진단 결과")
+    f0, source = rec.dominant_hz, _("from the diagnosis")
     if f0 is None:
-        f0, source = dominant_frequency(spec), tr("strongest line", "최대 피크")
+        f0, source = dominant_frequency(spec), _("strongest line")
     base = owned_recording(session, current_user.org_id, baseline_id) if baseline_id else None
     base_spec, message = None, ""
-    base_fig = empty_figure(tr("No baseline chosen.", "기준 녹음을 선택하지 않았습니다."))
+    base_fig = empty_figure(_("No baseline chosen."))
     if base is not None:
         try:
             by, bsr = load_clip(app, base)
@@ -170,7 +169,7 @@ def waterfall(compressor_id: Any, count: Any) -> Any:
     session = db_session()
     compressor = owned_compressor(session, current_user.org_id, compressor_id)
     if compressor is None:
-        return empty_figure(tr("Choose a compressor.", "압축기를 선택하세요."))
+        return empty_figure(_("Choose a compressor."))
     n = count if count in (6, 12, 24) else 12
     app = current_app._get_current_object()
     spectra = []
@@ -183,16 +182,6 @@ def waterfall(compressor_id: Any, count: Any) -> Any:
     return figure_waterfall(spectra, user_zone_name())
 
 
-def upload_analyser() -> tuple[Callable[..., dict] | None, type[Exception]]:
-    """The lead's ``dashboard.analysis.queue.analyze_upload`` when it exists, and the
-    exception it raises with a message meant for people."""
-    try:
-        module = importlib.import_module("dashboard.analysis.queue")
-    except ImportError:
-        return None, ValueError
-    return getattr(module, "analyze_upload", None), getattr(module, "UploadError", ValueError)
-
-
 def upload_view(contents: str | None, filename: str | None) -> Any:
     if not contents:
         raise PreventUpdate
@@ -201,8 +190,7 @@ def upload_view(contents: str | None, filename: str | None) -> Any:
         data = base64.b64decode(encoded, validate=True)
         y, sr = decode_wav(data)
     except (ValueError, binascii.Error) as exc:
-        message = str(exc) if isinstance(exc, ClipError) else tr(
-            "This is not a readable WAV file.", "읽을 수 있는 WAV 파일이 아닙니다.")
+        message = str(exc) if isinstance(exc, ClipError) else _("This is not a readable WAV file.")
         return dbc.Alert(message, color="warning", id="spectro-upload-error")
     spec = spectrum(y, sr)
     f0 = dominant_frequency(spec)
@@ -215,22 +203,15 @@ def upload_view(contents: str | None, filename: str | None) -> Any:
             dbc.Col(graph("spectro-upload-spectrum", 300, figure_spectrum(spec, f0)), xs=12, lg=6),
         ], className="g-2"),
     ]
-    analyse, upload_error = upload_analyser()
-    if analyse is None:
-        parts.insert(0, dbc.Alert(tr("Automatic diagnosis of uploads is not available yet.",
-                                     "업로드 파일의 자동 진단은 아직 지원되지 않습니다."),
-                                  color="light", className="py-2", id="spectro-upload-diagnosis"))
-        return parts
     try:
-        result = analyse(current_app._get_current_object(), data)
-    except upload_error as exc:  # e.g. no active model yet: say so
-        parts.insert(0, dbc.Alert(tr(f"No diagnosis: {exc}", f"진단 불가: {exc}"),
+        result = analyze_upload(current_app._get_current_object(), data)
+    except UploadError as exc:  # e.g. no active model yet: say so
+        parts.insert(0, dbc.Alert(_("No diagnosis: %(exc)s", exc=exc),
                                   color="light", className="py-2", id="spectro-upload-diagnosis"))
         return parts
     except Exception:
         log.exception("analysis of an uploaded file failed")
-        parts.insert(0, dbc.Alert(tr("The diagnosis of this file failed.",
-                                     "이 파일의 진단에 실패했습니다."), color="warning",
+        parts.insert(0, dbc.Alert(_("The diagnosis of this file failed."), color="warning",
                                   id="spectro-upload-diagnosis"))
         return parts
     status = str(result.get("status") or score_status(result.get("health_score")))
@@ -239,8 +220,8 @@ def upload_view(contents: str | None, filename: str | None) -> Any:
         html.Span(str(result.get("label", "?")), className="fs-5 fw-semibold me-2"),
         dbc.Badge(status_label(status) + (f" · {float(score):.0f}" if score is not None else ""),
                   color=STATUS_BADGE.get(status, "secondary")),
-        html.Small(tr(f" confidence {float(result.get('confidence') or 0):.0%}",
-                      f" 신뢰도 {float(result.get('confidence') or 0):.0%}"),
+        html.Small(" " + _("confidence %(confidence)s",
+                             confidence=format(float(result.get('confidence') or 0), ".0%")),
                    className="text-secondary"),
         html.P(str(result.get("recommended_action") or ""), className="small mb-0 mt-1"),
     ], className="sc-panel mb-2", id="spectro-upload-diagnosis"))

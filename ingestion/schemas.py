@@ -9,14 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-# name -> (min, max): physically plausible ranges for a compressor's sensors.
-METRICS: dict[str, tuple[float, float]] = {
-    "temperature_c": (-60.0, 200.0),
-    "current_a": (0.0, 1000.0),
-    "pressure_bar": (-1.0, 100.0),
-    "vibration_rms_g": (0.0, 50.0),
-    "humidity_pct": (0.0, 100.0),
-}
+from dashboard.core.sensors import METRICS as SENSORS
+
+# name -> (min, max): physically plausible ranges (dashboard/core/sensors.py).
+METRICS: dict[str, tuple[float, float]] = {m.key: (m.low, m.high) for m in SENSORS.values()}
 MAX_BATCH = 500
 MAX_FUTURE = dt.timedelta(minutes=5)
 MAX_AGE = dt.timedelta(days=365)

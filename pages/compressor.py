@@ -8,7 +8,7 @@ from dash import dcc, html
 from flask import current_app
 
 from dashboard.accounts.auth import page_guard, user_has_role
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import N_, _
 from dashboard.ui.figures.base import graph
 
 dash.register_page(
@@ -16,8 +16,8 @@ dash.register_page(
     title="Compressor · SignalCraft", min_role="viewer",
 )
 
-RANGE_CHOICES = (("1h", "1 h", "1시간"), ("24h", "24 h", "24시간"), ("7d", "7 d", "7일"),
-                 ("30d", "30 d", "30일"), ("custom", "Custom", "직접 선택"))
+RANGE_CHOICES = (("1h", N_("1 h")), ("24h", N_("24 h")), ("7d", N_("7 d")),
+                 ("30d", N_("30 d")), ("custom", N_("Custom")))
 
 
 def _range_bar() -> dbc.Row:
@@ -25,18 +25,18 @@ def _range_bar() -> dbc.Row:
         [
             dbc.Col(dbc.RadioItems(
                 id="compressor-range", value="24h",
-                options=[{"label": tr(en, ko), "value": v} for v, en, ko in RANGE_CHOICES],
+                options=[{"label": _(label), "value": v} for v, label in RANGE_CHOICES],
                 className="sc-range", inputClassName="btn-check",
                 labelClassName="btn btn-outline-primary btn-sm",
                 labelCheckedClassName="active",
             ), xs=12, lg="auto"),
             dbc.Col(html.Div(dcc.DatePickerRange(
                 id="compressor-custom", display_format="YYYY-MM-DD", minimum_nights=0,
-                start_date_placeholder_text=tr("Start", "시작"),
-                end_date_placeholder_text=tr("End", "끝"),
+                start_date_placeholder_text=_("Start"),
+                end_date_placeholder_text=_("End"),
             ), id="compressor-custom-wrap", style={"display": "none"}), xs=12, lg="auto"),
             dbc.Col(dbc.Switch(id="compressor-live", value=True,
-                               label=tr("Auto-refresh", "자동 새로고침")),
+                               label=_("Auto-refresh")),
                     xs="auto", className="ms-lg-auto pt-1"),
         ],
         className="g-2 align-items-center mb-2",
@@ -44,7 +44,7 @@ def _range_bar() -> dbc.Row:
 
 
 def _notes_panel() -> html.Div:
-    children: list = [html.Div(tr("Maintenance notes", "정비 기록"), className="sc-panel-title")]
+    children: list = [html.Div(_("Maintenance notes"), className="sc-panel-title")]
     if user_has_role("manager"):
         children.append(html.Div(
             [
@@ -52,16 +52,15 @@ def _notes_panel() -> html.Div:
                     dbc.Col(dbc.Input(id="compressor-note-ts", type="datetime-local", size="sm"),
                             xs=12, md=4),
                     dbc.Col(dbc.Textarea(id="compressor-note-text", rows=2, size="sm",
-                                         placeholder=tr("What was done (e.g. belt replaced)",
-                                                        "작업 내용 (예: 벨트 교체)")),
+                                         placeholder=_("What was done (e.g. belt replaced)")),
                             xs=12, md=8),
                 ], className="g-2 mb-2"),
                 html.Div([
-                    dbc.Button(tr("Save note", "메모 저장"), id="compressor-note-save",
+                    dbc.Button(_("Save note"), id="compressor-note-save",
                                size="sm", color="primary"),
-                    dbc.Button(tr("Delete", "삭제"), id="compressor-note-delete", size="sm",
+                    dbc.Button(_("Delete"), id="compressor-note-delete", size="sm",
                                color="outline-danger", style={"display": "none"}),
-                    dbc.Button(tr("Cancel", "취소"), id="compressor-note-cancel", size="sm",
+                    dbc.Button(_("Cancel"), id="compressor-note-cancel", size="sm",
                                color="link", style={"display": "none"}),
                     html.Span(id="compressor-note-message", className="small ms-2"),
                 ], className="d-flex flex-wrap gap-2 align-items-center mb-3"),
@@ -91,14 +90,14 @@ def layout(cid: str | None = None, **_kwargs: object) -> html.Div:
                     dbc.Alert(id="compressor-range-error", is_open=False, color="warning",
                               className="py-2"),
                     html.Div(
-                        [html.Div(tr("Sensors", "센서"), className="sc-panel-title"),
+                        [html.Div(_("Sensors"), className="sc-panel-title"),
                          html.Small(id="compressor-resolution", className="text-secondary"),
                          dcc.Loading(graph("compressor-sensors", height=400), type="circle",
                                      delay_show=400)],
                         className="sc-panel mb-3",
                     ),
                     html.Div(
-                        [html.Div(tr("Diagnosis timeline", "진단 기록"),
+                        [html.Div(_("Diagnosis timeline"),
                                   className="sc-panel-title"),
                          dcc.Loading(graph("compressor-timeline", height=280), type="circle",
                                      delay_show=400)],

@@ -6,12 +6,12 @@ from dash import dcc, html
 from flask import current_app
 
 from dashboard.accounts.auth import page_guard
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import N_, _
 from dashboard.ui.figures.base import STATUS_ORDER, status_label
 
 dash.register_page(
     __name__, path="/", name="Fleet health", title="Fleet health · SignalCraft",
-    nav_order=0, nav_label=("Fleet health", "설비 상태"), nav_icon="fa-solid fa-heart-pulse",
+    nav_order=0, nav_label=N_("Fleet health"), nav_icon="fa-solid fa-heart-pulse",
     min_role="viewer",
 )
 
@@ -22,7 +22,7 @@ def layout(**_kwargs: object) -> html.Div:
         [
             html.Div(
                 [
-                    html.H1(tr("Fleet health", "설비 상태"), className="h4 mb-0"),
+                    html.H1(_("Fleet health"), className="h4 mb-0"),
                     html.Small(id="health-updated", className="text-secondary"),
                 ],
                 className="d-flex flex-wrap justify-content-between align-items-baseline mb-3"
@@ -32,16 +32,16 @@ def layout(**_kwargs: object) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(dcc.Dropdown(id="health-site", clearable=True,
-                                         placeholder=tr("All sites", "전체 사이트")), xs=12, md=4),
+                                         placeholder=_("All sites")), xs=12, md=4),
                     dbc.Col(dcc.Dropdown(
-                        id="health-status", multi=True, placeholder=tr("All statuses", "전체 상태"),
+                        id="health-status", multi=True, placeholder=_("All statuses"),
                         options=[{"label": status_label(s), "value": s} for s in STATUS_ORDER],
                     ), xs=12, md=5),
                     dbc.Col(dbc.RadioItems(
                         id="health-view", value="auto", inline=True,
-                        options=[{"label": tr("Auto", "자동"), "value": "auto"},
-                                 {"label": tr("Cards", "카드"), "value": "cards"},
-                                 {"label": tr("Compact", "간략히"), "value": "tiles"}],
+                        options=[{"label": _("Auto"), "value": "auto"},
+                                 {"label": _("Cards"), "value": "cards"},
+                                 {"label": _("Compact"), "value": "tiles"}],
                         className="small pt-1",
                     ), xs=12, md=3),
                 ],

@@ -7,12 +7,12 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.accounts.auth import page_guard
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import N_, _
 from dashboard.ui.figures.base import graph
 
 dash.register_page(
     __name__, path="/spectrograms", name="Spectrograms", title="Spectrograms · SignalCraft",
-    nav_order=20, nav_label=("Spectrograms", "스펙트로그램"), nav_icon="fa-solid fa-wave-square",
+    nav_order=20, nav_label=N_("Spectrograms"), nav_icon="fa-solid fa-wave-square",
     min_role="analyst",
 )
 
@@ -36,25 +36,24 @@ def layout(compressor: str | None = None, recording: str | None = None,
            **_kwargs: object) -> html.Div:
     controls = dbc.Row(
         [
-            dbc.Col([dbc.Label(tr("Compressor", "압축기"), html_for="spectro-compressor",
+            dbc.Col([dbc.Label(_("Compressor"), html_for="spectro-compressor",
                                className="small mb-0"),
                      dcc.Dropdown(id="spectro-compressor", clearable=False)], xs=12, md=4),
-            dbc.Col([dbc.Label(tr("Recording", "녹음"), html_for="spectro-recording",
+            dbc.Col([dbc.Label(_("Recording"), html_for="spectro-recording",
                                className="small mb-0"),
                      dcc.Dropdown(id="spectro-recording", clearable=False)], xs=12, md=4),
-            dbc.Col([dbc.Label(tr("Compare with (baseline)", "비교 대상 (기준)"),
+            dbc.Col([dbc.Label(_("Compare with (baseline)"),
                                html_for="spectro-baseline", className="small mb-0"),
                      dcc.Dropdown(id="spectro-baseline", clearable=True,
-                                  placeholder=tr("No comparison", "비교 안 함"))], xs=12, md=4),
+                                  placeholder=_("No comparison"))], xs=12, md=4),
         ],
         className="g-2 mb-3",
     )
     upload = _panel(
-        tr("Analyse a WAV file", "WAV 파일 분석"),
+        _("Analyse a WAV file"),
         dcc.Upload(
             html.Div([html.I(className="fa-solid fa-file-arrow-up me-2"),
-                      tr("Drop a WAV file here or click to choose one (up to 3.5 MB)",
-                         "WAV 파일을 여기에 끌어 놓거나 클릭해서 선택하세요 (최대 3.5 MB)")]),
+                      _("Drop a WAV file here or click to choose one (up to 3.5 MB)")]),
             id="spectro-upload", className="sc-upload", accept=".wav,audio/wav,audio/x-wav",
             max_size=MAX_UPLOAD_BYTES, multiple=False,
         ),
@@ -63,26 +62,26 @@ def layout(compressor: str | None = None, recording: str | None = None,
     return html.Div(
         [
             dcc.Store(id="spectro-query", data={"compressor": compressor, "recording": recording}),
-            html.H1(tr("Spectrograms", "스펙트로그램"), className="h4 mb-3"),
+            html.H1(_("Spectrograms"), className="h4 mb-3"),
             controls,
             dbc.Alert(id="spectro-message", is_open=False, color="warning", className="py-2"),
             html.Div(id="spectro-summary", className="mb-3"),
             dbc.Row(
-                [dbc.Col(_panel(tr("Mel spectrogram", "멜 스펙트로그램"),
+                [dbc.Col(_panel(_("Mel spectrogram"),
                                 _graph("spectro-spectrogram", 300)), xs=12, lg=6),
-                 dbc.Col(_panel(tr("Baseline", "기준 녹음"),
+                 dbc.Col(_panel(_("Baseline recording"),
                                 _graph("spectro-baseline-spectrogram", 300)),
                          xs=12, lg=6, id="spectro-baseline-col")],
                 className="g-3",
             ),
-            _panel(tr("Spectrum and motor harmonics", "스펙트럼과 모터 고조파"),
+            _panel(_("Spectrum and motor harmonics"),
                    _graph("spectro-spectrum", 300)),
-            _panel(tr("Waveform", "파형"), _graph("spectro-waveform", 200)),
+            _panel(_("Waveform"), _graph("spectro-waveform", 200)),
             _panel(
-                tr("Waterfall: spectra of recent recordings", "워터폴: 최근 녹음의 스펙트럼"),
+                _("Waterfall: spectra of recent recordings"),
                 dbc.RadioItems(
                     id="spectro-waterfall-n", value=12, inline=True, className="small mb-1",
-                    options=[{"label": tr(f"last {n}", f"최근 {n}개"), "value": n}
+                    options=[{"label": _("last %(n)s", n=n), "value": n}
                              for n in (6, 12, 24)],
                 ),
                 _graph("spectro-waterfall", 420),

@@ -111,6 +111,8 @@ def _make_app(tmp_path: Path, database_url: str, **extra: Any):
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "WTF_CSRF_ENABLED": False,
         "HEALTH_REFRESH_MS": 1000,
+        # pages before login in English, as a browser asking for it would get them
+        "DEFAULT_LANGUAGE": "en",
     }
     config.update(extra)
     return create_app(config)

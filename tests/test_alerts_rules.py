@@ -10,6 +10,7 @@ from dashboard.alerts import AlertsInputError, ensure_default_rules, evaluate_di
 from dashboard.alerts.engine import evaluate_periodic
 from dashboard.alerts.rules import normalize_params
 from dashboard.core.database import session_scope
+from dashboard.core.i18n import in_language
 from dashboard.core.models import AlertRule, Compressor
 from tests.test_alerts_support import (
     T0,
@@ -201,7 +202,10 @@ def test_default_rules_detect_a_silent_compressor_out_of_the_box(sqlite_env):
     ("offline", {"escalation_roles": [["boss"]]}, "escalation_roles"),
     ("health_status", {"level": "fine"}, "level"),
 ])
-def test_bad_rule_settings_are_refused_with_the_field_named(kind, params, field):
+def test_bad_rule_settings_are_refused_with_the_field_named(kind, params, field, dash_app):
     with pytest.raises(AlertsInputError) as err:
         normalize_params(kind, params)
-    assert field in err.value.en and field in err.value.ko
+    assert field in str(err.value)
+    with dash_app.server.test_request_context(), in_language("ko"):
+        korean = err.value.localized()
+    assert field in korean and korean != str(err.value)

@@ -256,7 +256,8 @@ def test_kakao_join_request_waits_for_approval(client, kakao, kakao_app):
 
 
 def test_login_page_offers_kakao_and_registration(client):
-    page = client.get("/login?next=/alerts").get_data(as_text=True)
+    page = client.get("/login?next=/alerts", headers={"Accept-Language": "ko"}).get_data(
+        as_text=True)
     assert 'id="login-kakao"' in page and "/auth/kakao/login?next=/alerts" in page
     assert "카카오 로그인" in page and 'href="/register"' in page
 

@@ -34,7 +34,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from dashboard.accounts.audit import client_ip, record_audit
 from dashboard.accounts.security import allow
 from dashboard.core.database import db_session
-from dashboard.core.models import ROLE_RANK, User, utcnow
+from dashboard.core.i18n import _
+from dashboard.core.models import ROLE_LABELS, ROLE_RANK, User, utcnow
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -180,24 +181,23 @@ def login() -> Any:
         password = request.form.get("password") or ""
         ip = client_ip() or "-"
         if not (allow("LOGIN_RATE_LIMIT", ip, email) and allow("LOGIN_IP_RATE_LIMIT", ip)):
-            flash("Too many login attempts. Wait a minute and try again. / "
-                  "로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.", "danger")
+            flash(_("Too many login attempts. Wait a minute and try again."), "danger")
             return render_template("login.html", email=email), 429, {"Retry-After": "60"}
         user = authenticate(email, password)
         if user is None:
             known = db_session().scalar(sa.select(User).where(User.email == email))
             return _login_failed(
                 email, "bad_password" if known else "unknown_email",
-                "Wrong email or password. / 이메일 또는 비밀번호가 올바르지 않습니다.",
+                _("Wrong email or password."),
                 "danger", 401, known)
         if user.pending:
             return _login_failed(
                 email, "pending",
-                "Your account waits for an administrator's approval. / 관리자 승인 대기 중입니다.",
+                _("Your account waits for an administrator's approval."),
                 "warning", 403, user)
         if not user.active:
             return _login_failed(email, "disabled",
-                                 "This account is disabled. / 비활성화된 계정입니다.",
+                                 _("This account is disabled."),
                                  "danger", 403, user)
         login_user(user, remember=bool(request.form.get("remember")))
         user.last_login_at = utcnow()
@@ -254,11 +254,11 @@ def init_app(server: Flask) -> None:
     def _csrf_error(exc: CSRFError) -> Any:
         if request.path.startswith(JSON_PREFIXES):
             return jsonify(error="csrf", detail=exc.description), 400
-        flash("The form expired; please try again. / 양식이 만료되었습니다. 다시 시도하세요.",
+        flash(_("The form expired; please try again."),
               "warning")
         if request.path.startswith("/login"):
             return render_template("login.html", email=""), 400
-        return render_template("message.html", title="Form expired · 양식 만료",
+        return render_template("message.html", title=_("Form expired"),
                                back=request.full_path.rstrip("?")), 400
 
 
@@ -274,8 +274,8 @@ def page_guard(min_role: str) -> Callable:
             if not user_has_role(min_role):
                 return html.Div(
                     [html.H1("403", className="h4"),
-                     html.P(f"This page needs the {min_role} role. · "
-                            f"이 페이지는 {min_role} 권한이 필요합니다.")],
+                     html.P(_("This page needs the %(role)s role.",
+                              role=_(ROLE_LABELS.get(min_role, min_role))))],
                     className="alert alert-warning", id="page-forbidden",
                 )
             return layout(*args, **kwargs)

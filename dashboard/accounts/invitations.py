@@ -39,12 +39,11 @@ def invite(session: Session, app: Flask, actor: User, email: str, role: str) -> 
     require_admin(actor)
     email = normalize_email(email)
     if role not in ROLES:
-        raise AccountError("Unknown role.", "알 수 없는 역할입니다.")
+        raise AccountError("Unknown role.")
     member = session.scalar(sa.select(User).where(User.email == email,
                                                   User.org_id == actor.org_id))
     if member is not None:
-        raise AccountError("This person is already a member of your organisation.",
-                           "이미 조직의 구성원입니다.")
+        raise AccountError("This person is already a member of your organisation.")
     # A new invitation replaces any open one for the same address.
     session.execute(sa.delete(Invitation).where(Invitation.org_id == actor.org_id,
                                                 Invitation.email == email,
@@ -62,8 +61,7 @@ def invite(session: Session, app: Flask, actor: User, email: str, role: str) -> 
         emailed = send_invitation(app, email, org.name, actor.name or actor.email, role, link,
                                   INVITATION_TTL.days)
     except MailError as exc:
-        raise AccountError(f"The invitation email could not be sent ({exc}).",
-                           f"초대 메일을 보내지 못했습니다 ({exc}).") from exc
+        raise AccountError("The invitation email could not be sent (%(exc)s).", exc=exc) from exc
     return SentInvitation(email=email, link=link, emailed=emailed)
 
 
@@ -82,18 +80,16 @@ def accept_invitation(session: Session, invitation: Invitation, user: User) -> U
     organisation with its role. The conditional UPDATE makes the link single-use even
     when two requests race."""
     if user.email != invitation.email:
-        raise AccountError("This invitation is for another email address.",
-                           "이 초대는 다른 이메일 주소로 발송되었습니다.")
+        raise AccountError("This invitation is for another email address.")
     if user.org_id is not None and user.org_id != invitation.org_id:
-        raise AccountError("This account already belongs to another organisation.",
-                           "이 계정은 이미 다른 조직에 속해 있습니다.")
+        raise AccountError("This account already belongs to another organisation.")
     claimed = session.execute(
         sa.update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
         .values(accepted_at=utcnow())
     ).rowcount
     if claimed != 1:
-        raise AccountError("This invitation was already used.", "이미 사용된 초대입니다.")
+        raise AccountError("This invitation was already used.")
     user.org_id = invitation.org_id
     user.role = invitation.role
     user.pending = False
@@ -124,7 +120,7 @@ def revoke_invitation(session: Session, actor: User, invitation_id: Any) -> str:
     except (TypeError, ValueError):
         inv = None
     if inv is None or inv.org_id != actor.org_id or inv.accepted_at is not None:
-        raise AccountError("No such open invitation.", "해당 초대가 없습니다.")
+        raise AccountError("No such open invitation.")
     email = inv.email
     session.delete(inv)
     record_audit(session, actor, "user.invite_revoke", email)

@@ -40,6 +40,7 @@ from dashboard.accounts.audit import record_audit
 from dashboard.accounts.auth import ONBOARDING_PATH, safe_next
 from dashboard.accounts.users import AccountError, user_by_email
 from dashboard.core.database import db_session
+from dashboard.core.i18n import _, current_language
 from dashboard.core.models import User, utcnow
 
 log = logging.getLogger("signalcraft.kakao")
@@ -90,9 +91,8 @@ def resolve_account(session: Session, profile: KakaoProfile, token: dict[str, An
     by_kakao = session.scalar(sa.select(User).where(User.kakao_id == profile.kakao_id))
     if signed_in is not None:
         if by_kakao is not None and by_kakao.id != signed_in.id:
-            raise AccountError("This Kakao account is already connected to another "
-                               "SignalCraft account.",
-                               "이 카카오 계정은 이미 다른 SignalCraft 계정에 연결되어 있습니다.")
+            raise AccountError("This Kakao account is already connected to another SignalCraft "
+                               "account.")
         signed_in.kakao_id = profile.kakao_id
         store_tokens(signed_in, token)
         record_audit(session, signed_in, "user.kakao_link", signed_in.email)
@@ -102,29 +102,24 @@ def resolve_account(session: Session, profile: KakaoProfile, token: dict[str, An
         return by_kakao, "existing"
     if not profile.email or not profile.email_verified:
         # An unverified address is only a claim: it may neither open nor create an account.
-        raise AccountError("Kakao did not confirm an email address for this Kakao account. "
-                           "Verify your email in Kakao and allow sharing it, or create an "
-                           "account with email and password.",
-                           "카카오 계정의 이메일이 인증되지 않았습니다. 카카오에서 이메일을 "
-                           "인증하고 제공에 동의하거나, 이메일로 회원가입하세요.")
+        raise AccountError("Kakao did not confirm an email address for this Kakao account. Verify "
+                           "your email in Kakao and allow sharing it, or create an account with "
+                           "email and password.")
     existing = user_by_email(session, profile.email)
     if existing is not None:
         if existing.kakao_id:
-            raise AccountError("The account with this email is connected to another Kakao "
-                               "account.",
-                               "이 이메일의 계정은 다른 카카오 계정에 연결되어 있습니다.")
+            raise AccountError("The account with this email is connected to another Kakao account.")
         if existing.email_verified_at is None:
             # Someone else may have registered this address: never hand it to Kakao.
-            raise AccountError("An account with this email exists but its email is not "
-                               "verified. Log in with your password (or reset it), then "
-                               "connect Kakao under Settings.",
-                               "이 이메일로 가입된 계정의 이메일이 인증되지 않았습니다. "
-                               "비밀번호로 로그인(또는 재설정)한 뒤 설정에서 카카오를 연결하세요.")
+            raise AccountError("An account with this email exists but its email is not verified. "
+                               "Log in with your password (or reset it), then connect Kakao under "
+                               "Settings.")
         existing.kakao_id = profile.kakao_id
         store_tokens(existing, token)
         record_audit(session, existing, "user.kakao_link", existing.email)
         return existing, "linked"
     user = User(email=profile.email, kakao_id=profile.kakao_id, role="viewer", active=True,
+                language=current_language(),
                 pending=False, name=profile.nickname or profile.email.split("@")[0],
                 email_verified_at=utcnow(), session_version=1)
     store_tokens(user, token)
@@ -181,7 +176,7 @@ def _fail(message: AccountError | str, status: int, *, reason: str,
     record_audit(session_db, user, "login.failure", target,
                  {"method": "kakao", "reason": reason})
     session_db.commit()
-    text = message.both() if isinstance(message, AccountError) else message
+    text = message.localized() if isinstance(message, AccountError) else message
     flash(text, "danger" if status >= 400 else "warning")
     if current_user.is_authenticated:
         return redirect("/settings")
@@ -191,7 +186,7 @@ def _fail(message: AccountError | str, status: int, *, reason: str,
 @bp.get("/login")
 def login() -> Any:
     if not kakao_enabled():
-        flash("Kakao login is not set up on this server. · 카카오 로그인이 설정되지 않았습니다.",
+        flash(_("Kakao login is not set up on this server."),
               "warning")
         return redirect(url_for("auth.login"))
     session["kakao_next"] = safe_next(request.args.get("next"))
@@ -212,35 +207,31 @@ def callback() -> Any:
             record_audit(db, None, "login.failure", None,
                          {"method": "kakao", "reason": "access_denied"})
             db.commit()
-            flash("Kakao login was cancelled. · 카카오 로그인이 취소되었습니다.", "warning")
+            flash(_("Kakao login was cancelled."), "warning")
             if current_user.is_authenticated:
                 return redirect("/settings")
             return redirect(url_for("auth.login"))
-        return _fail(f"Kakao refused the login ({error}). · 카카오 로그인이 거부되었습니다.",
+        return _fail(_("Kakao refused the login (%(error)s).", error=error),
                      400, reason=error[:60])
     try:
         token = client.authorize_access_token()
     except MismatchingStateError:
-        return _fail("The Kakao login expired or did not start here; please try again. · "
-                     "카카오 로그인이 만료되었거나 이 사이트에서 시작되지 않았습니다. "
-                     "다시 시도하세요.",
+        return _fail(_("The Kakao login expired or did not start here; please try again."),
                      400, reason="state")
     except OAuthError as exc:
         log.warning("Kakao token exchange failed: %s %s", exc.error, exc.description)
-        return _fail(f"Kakao login failed ({exc.error}); please try again. · "
-                     "카카오 로그인에 실패했습니다. 다시 시도하세요.", 400, reason="token")
+        return _fail(_("Kakao login failed (%(error)s); please try again.", error=exc.error),
+                     400, reason="token")
     except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
         log.warning("Kakao token exchange failed: %s", exc)
-        return _fail("Kakao could not be reached; please try again later. · "
-                     "카카오에 연결할 수 없습니다. 잠시 후 다시 시도하세요.", 502, reason="token")
+        return _fail(_("Kakao could not be reached; please try again later."), 502, reason="token")
     try:
         resp = client.get("v2/user/me", token=token)
         resp.raise_for_status()
         profile = KakaoProfile.from_user_me(resp.json())
     except (requests.RequestException, ValueError, AuthlibBaseError) as exc:
         log.warning("Kakao user API failed: %s", exc)
-        return _fail("Kakao did not tell us who you are; please try again. · "
-                     "카카오 사용자 정보를 가져오지 못했습니다. 다시 시도하세요.", 502,
+        return _fail(_("Kakao did not tell us who you are; please try again."), 502,
                      reason="user_api")
     db = db_session()
     signed_in = current_user._get_current_object() if current_user.is_authenticated else None
@@ -250,11 +241,11 @@ def callback() -> Any:
     except AccountError as exc:
         return _fail(exc, 403, reason="policy", target=profile.email)
     except IntegrityError:
-        return _fail("This Kakao account could not be connected; please try again. · "
-                     "카카오 계정을 연결하지 못했습니다. 다시 시도하세요.", 409, reason="conflict",
+        return _fail(_("This Kakao account could not be connected; please try again."), 409,
+                       reason="conflict",
                      target=profile.email)
     if outcome == "linked" and signed_in is not None:
-        flash("Kakao is now connected to your account. · 카카오 계정이 연결되었습니다.", "success")
+        flash(_("Kakao is now connected to your account."), "success")
         return redirect("/settings")
     return _sign_in(user)
 
@@ -265,14 +256,14 @@ def _sign_in(user: User) -> Any:
         record_audit(db, user, "login.failure", user.email, {"method": "kakao",
                                                              "reason": "pending"})
         db.commit()
-        flash("Your account waits for an administrator's approval. · 관리자 승인 대기 중입니다.",
+        flash(_("Your account waits for an administrator's approval."),
               "warning")
         return render_template("login.html", email=""), 403
     if not user.active:
         record_audit(db, user, "login.failure", user.email, {"method": "kakao",
                                                              "reason": "disabled"})
         db.commit()
-        flash("This account is disabled. · 비활성화된 계정입니다.", "danger")
+        flash(_("This account is disabled."), "danger")
         return render_template("login.html", email=""), 403
     login_user(user)
     user.last_login_at = utcnow()

@@ -20,17 +20,18 @@ from dashboard.accounts.users import (
     set_password,
     user_by_email,
 )
+from dashboard.core.i18n import N_, _, current_language
 from dashboard.core.models import Organization, User, utcnow
 
 INDUSTRIES = (
-    ("cold_chain", "Cold chain & logistics · 콜드체인/물류"),
-    ("food", "Food & beverage · 식음료"),
-    ("retail", "Retail · 유통/소매"),
-    ("manufacturing", "Manufacturing · 제조"),
-    ("pharma", "Pharma & healthcare · 제약/의료"),
-    ("chemical", "Chemicals & energy · 화학/에너지"),
-    ("facility", "Building & facilities · 건물/시설 관리"),
-    ("other", "Other · 기타"),
+    ("cold_chain", N_("Cold chain & logistics")),
+    ("food", N_("Food & beverage")),
+    ("retail", N_("Retail")),
+    ("manufacturing", N_("Manufacturing")),
+    ("pharma", N_("Pharma & healthcare")),
+    ("chemical", N_("Chemicals & energy")),
+    ("facility", N_("Building & facilities")),
+    ("other", N_("Other")),
 )
 COMPANY_SIZES = (
     ("1-9", "1–9"), ("10-49", "10–49"), ("50-249", "50–249"), ("250-999", "250–999"),
@@ -102,51 +103,45 @@ def read_registration(form: Mapping[str, str], *, fixed_email: str | None = None
             data.email = normalize_email(text["email"])
         except AccountError as exc:
             data.email = text["email"][:254]
-            err["email"] = exc.both()
+            err["email"] = exc.localized()
     if with_password:
         data.password = form.get("password") or ""
         problem = password_problem(data.password, data.email)
         if problem:
-            err["password"] = problem.both()
+            err["password"] = problem.localized()
         elif data.password != (form.get("password_confirm") or ""):
-            err["password_confirm"] = "The passwords do not match. · 비밀번호가 일치하지 않습니다."
+            err["password_confirm"] = _("The passwords do not match.")
     for key, limit in TEXT_LIMITS.items():
         if len(getattr(data, key)) > limit:
-            err[key] = f"At most {limit} characters. · 최대 {limit}자까지 입력할 수 있습니다."
+            err[key] = _("At most %(limit)s characters.", limit=limit)
     if not data.name:
-        err.setdefault("name", "Please enter your name. · 이름을 입력하세요.")
+        err.setdefault("name", _("Please enter your name."))
     if not data.company:
-        err.setdefault("company", "Please enter your company. · 회사명을 입력하세요.")
+        err.setdefault("company", _("Please enter your company."))
     if data.phone and not PHONE_RE.match(data.phone):
-        err.setdefault("phone", "The phone number looks wrong. · "
-                                "전화번호 형식이 올바르지 않습니다.")
+        err.setdefault("phone", _("The phone number looks wrong."))
     if data.notify_sms and not data.phone:
-        err.setdefault("phone", "SMS notifications need a phone number. · "
-                                "SMS 알림을 받으려면 전화번호가 필요합니다.")
+        err.setdefault("phone", _("SMS notifications need a phone number."))
     if data.industry not in dict(INDUSTRIES):
-        err["industry"] = "Please choose an industry. · 업종을 선택하세요."
+        err["industry"] = _("Please choose an industry.")
     if data.company_size not in dict(COMPANY_SIZES):
-        err["company_size"] = "Please choose the company size. · 회사 규모를 선택하세요."
+        err["company_size"] = _("Please choose the company size.")
     if text["device_count"]:
         try:
             data.device_count = int(text["device_count"])
         except ValueError:
             data.device_count = None
         if data.device_count is None or not 0 <= data.device_count <= MAX_DEVICES:
-            err["device_count"] = (f"A whole number from 0 to {MAX_DEVICES}. · "
-                                   f"0~{MAX_DEVICES} 사이의 정수를 입력하세요.")
+            err["device_count"] = _("A whole number from 0 to %(max)s.", max=MAX_DEVICES)
     if not data.accept_terms:
-        err["accept_terms"] = "Please accept the terms of service. · 이용약관에 동의해 주세요."
+        err["accept_terms"] = _("Please accept the terms of service.")
     if not data.accept_privacy:
-        err["accept_privacy"] = ("Please accept the privacy policy. · "
-                                 "개인정보 처리방침에 동의해 주세요.")
+        err["accept_privacy"] = (_("Please accept the privacy policy."))
     if with_organisation:
         if data.org_mode not in ("create", "join"):
-            err["org_mode"] = ("Choose to create or join an organisation. · "
-                               "조직 생성 또는 가입을 선택하세요.")
+            err["org_mode"] = (_("Choose to create or join an organisation."))
         if not data.org_name:
-            err.setdefault("org_name", "Please enter the organisation's name. · "
-                                       "조직 이름을 입력하세요.")
+            err.setdefault("org_name", _("Please enter the organisation's name."))
     return data
 
 
@@ -177,10 +172,11 @@ def new_account(session: Session, data: RegistrationData) -> User:
     """A user from the form's email and password, with the profile applied; no
     organisation yet. AccountError when the email already has an account."""
     if user_by_email(session, data.email) is not None:
-        raise AccountError("An account with this email already exists: log in, or reset "
-                           "your password.",
-                           "이미 가입된 이메일입니다. 로그인하거나 비밀번호를 재설정하세요.")
-    user = User(email=data.email, role="viewer", active=True, pending=False)
+        raise AccountError("An account with this email already exists: log in, or reset your "
+                           "password.")
+    # the language the person signed up in is the one their pages keep
+    user = User(email=data.email, role="viewer", active=True, pending=False,
+                language=current_language())
     set_password(user, data.password)
     user.session_version = 1
     apply_profile(user, data)
@@ -194,9 +190,7 @@ def place_in_organisation(session: Session, user: User, data: RegistrationData) 
     if data.org_mode == "create":
         if org_by_name(session, data.org_name) is not None:
             raise AccountError("An organisation with this name exists. Ask its admin for an "
-                               "invitation, or choose to join it.",
-                               "같은 이름의 조직이 있습니다. 관리자에게 초대를 요청하거나 "
-                               "가입 요청을 선택하세요.")
+                               "invitation, or choose to join it.")
         org = Organization(name=data.org_name)
         session.add(org)
         session.flush()
@@ -206,10 +200,8 @@ def place_in_organisation(session: Session, user: User, data: RegistrationData) 
         return "created"
     org = org_by_name(session, data.org_name)
     if org is None:
-        raise AccountError("No organisation has this name. Check the exact name with your "
-                           "admin, or ask them for an invitation.",
-                           "해당 이름의 조직이 없습니다. 관리자에게 정확한 이름을 확인하거나 "
-                           "초대를 요청하세요.")
+        raise AccountError("No organisation has this name. Check the exact name with your admin, "
+                           "or ask them for an invitation.")
     user.org_id, user.role, user.pending = org.id, "viewer", True
     session.flush()
     record_audit(session, user, "user.join_request", org.name)

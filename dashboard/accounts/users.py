@@ -15,37 +15,28 @@ from sqlalchemy.orm import Session
 
 from dashboard.accounts.audit import record_audit
 from dashboard.accounts.auth import hash_password, verify_password
-from dashboard.core.i18n import LANGUAGES, tr
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, LANGUAGES, N_, UserMessageError, _
 from dashboard.core.models import ROLES, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
+PROFILE_FIELD_LABELS = {"name": N_("Name"), "phone": N_("Phone"), "position": N_("Position"),
+                        "timezone": N_("Time zone")}
 MAX_PASSWORD_LENGTH = 256
 PHONE_RE = re.compile(r"^\+?[0-9 ()\-]{7,24}$")
 
 
-class AccountError(ValueError):
-    """A refusal a person should read: carries both languages."""
-
-    def __init__(self, en: str, ko: str) -> None:
-        super().__init__(en)
-        self.en, self.ko = en, ko
-
-    def localized(self) -> str:
-        return tr(self.en, self.ko)
-
-    def both(self) -> str:
-        return f"{self.en} · {self.ko}"
+class AccountError(UserMessageError):
+    """A refusal a person should read (``localized()`` in their language)."""
 
 
 def password_problem(password: str, email: str = "") -> AccountError | None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        return AccountError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
-                            f"비밀번호는 {MIN_PASSWORD_LENGTH}자 이상이어야 합니다.")
+        return AccountError("The password needs at least %(MIN_PASSWORD_LENGTH)s characters.",
+                                                           MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return AccountError("The password is too long.", "비밀번호가 너무 깁니다.")
+        return AccountError("The password is too long.")
     if email and password.strip().lower() == email.strip().lower():
-        return AccountError("The password must not be your email address.",
-                            "비밀번호로 이메일 주소를 사용할 수 없습니다.")
+        return AccountError("The password must not be your email address.")
     return None
 
 
@@ -88,7 +79,7 @@ def org_admins(session: Session, org_id: int) -> list[User]:
 
 def require_admin(actor: User) -> None:
     if actor is None or not actor.org_id or not actor.has_role("admin"):
-        raise AccountError("Only an admin may do this.", "관리자만 할 수 있습니다.")
+        raise AccountError("Only an admin may do this.")
 
 
 def _member(session: Session, actor: User, user_id: Any) -> User:
@@ -99,7 +90,7 @@ def _member(session: Session, actor: User, user_id: Any) -> User:
         target = None
     if target is None or target.org_id != actor.org_id:
         # The same answer for "no such user" and "another organisation's user".
-        raise AccountError("No such user in your organisation.", "조직에 해당 사용자가 없습니다.")
+        raise AccountError("No such user in your organisation.")
     return target
 
 
@@ -109,10 +100,8 @@ def _keeps_an_admin(session: Session, target: User) -> None:
         return
     others = [u for u in org_admins(session, target.org_id) if u.id != target.id]
     if not others:
-        raise AccountError("The organisation needs at least one admin: make someone else "
-                           "admin first.",
-                           "조직에는 관리자가 한 명 이상 있어야 합니다. 먼저 다른 사용자를 "
-                           "관리자로 지정하세요.")
+        raise AccountError("The organisation needs at least one admin: make someone else admin "
+                           "first.")
 
 
 def _end_sessions(user: User) -> None:
@@ -123,7 +112,7 @@ def change_role(session: Session, actor: User, user_id: Any, role: str) -> User 
     """The target's new role; None when it already had it (nothing changed)."""
     target = _member(session, actor, user_id)
     if role not in ROLES:
-        raise AccountError("Unknown role.", "알 수 없는 역할입니다.")
+        raise AccountError("Unknown role.")
     if target.role == role:
         return None
     if role != "admin":
@@ -139,8 +128,7 @@ def change_role(session: Session, actor: User, user_id: Any, role: str) -> User 
 def approve_user(session: Session, actor: User, user_id: Any) -> User:
     target = _member(session, actor, user_id)
     if not target.pending:
-        raise AccountError("This user is not waiting for approval.",
-                           "승인 대기 중인 사용자가 아닙니다.")
+        raise AccountError("This user is not waiting for approval.")
     target.pending = False
     target.active = True
     record_audit(session, actor, "user.approve", target.email, {"role": target.role})
@@ -151,8 +139,7 @@ def approve_user(session: Session, actor: User, user_id: Any) -> User:
 def set_active(session: Session, actor: User, user_id: Any, active: bool) -> User:
     target = _member(session, actor, user_id)
     if target.id == actor.id and not active:
-        raise AccountError("You cannot disable your own account.",
-                           "자신의 계정은 비활성화할 수 없습니다.")
+        raise AccountError("You cannot disable your own account.")
     if bool(target.active) == bool(active):
         return target
     if not active:
@@ -169,8 +156,7 @@ def remove_user(session: Session, actor: User, user_id: Any) -> str:
     email for the message. Records and alerts keep working: their user links go NULL."""
     target = _member(session, actor, user_id)
     if target.id == actor.id:
-        raise AccountError("You cannot remove your own account.",
-                           "자신의 계정은 삭제할 수 없습니다.")
+        raise AccountError("You cannot remove your own account.")
     _keeps_an_admin(session, target)
     email = target.email
     action = "user.decline" if target.pending else "user.remove"
@@ -191,26 +177,24 @@ def update_profile(session: Session, user: User, *, name: str, phone: str | None
     name = (name or "").strip()
     phone = (phone or "").strip() or None
     position = (position or "").strip() or None
-    timezone = (timezone or "").strip() or "Asia/Seoul"
+    timezone = (timezone or "").strip() or DEFAULT_TIME_ZONE
     if not name:
-        raise AccountError("Please enter your name.", "이름을 입력하세요.")
+        raise AccountError("Please enter your name.")
     for field, value in (("name", name), ("phone", phone), ("position", position),
                          ("timezone", timezone)):
         if value and len(value) > PROFILE_LIMITS[field]:
-            raise AccountError(f"The {field} is too long.", "입력이 너무 깁니다.")
+            raise AccountError("%(field)s: too long.", field=_(PROFILE_FIELD_LABELS[field]))
     if phone and not PHONE_RE.match(phone):
-        raise AccountError("The phone number looks wrong.", "전화번호 형식이 올바르지 않습니다.")
+        raise AccountError("The phone number looks wrong.")
     if notify_sms and not phone:
-        raise AccountError("SMS notifications need a phone number.",
-                           "SMS 알림을 받으려면 전화번호가 필요합니다.")
+        raise AccountError("SMS notifications need a phone number.")
     if language not in LANGUAGES:
-        raise AccountError("Unknown language.", "지원하지 않는 언어입니다.")
+        raise AccountError("Unknown language.")
     if not valid_timezone(timezone):
-        raise AccountError("Unknown time zone.", "알 수 없는 시간대입니다.")
+        raise AccountError("Unknown time zone.")
     start, end = quiet_hour(quiet_hours_start), quiet_hour(quiet_hours_end)
     if (start is None) != (end is None):
-        raise AccountError("Give both the start and the end of quiet hours, or neither.",
-                           "방해 금지 시간의 시작과 끝을 모두 입력하거나 모두 비우세요.")
+        raise AccountError("Give both the start and the end of quiet hours, or neither.")
     user.name, user.phone, user.position = name, phone, position
     user.language, user.timezone = language, timezone
     user.notify_email, user.notify_sms = bool(notify_email), bool(notify_sms)
@@ -228,8 +212,7 @@ def quiet_hour(value: Any) -> int | None:
     except (TypeError, ValueError):
         hour = -1
     if not 0 <= hour <= 23:
-        raise AccountError("Quiet hours are whole hours from 0 to 23.",
-                           "방해 금지 시간은 0~23 사이의 정수입니다.")
+        raise AccountError("Quiet hours are whole hours from 0 to 23.")
     return hour
 
 
@@ -248,12 +231,12 @@ def change_password(session: Session, user: User, current: str, new: str,
     """A user with a password must give it; a Kakao-only user sets a first one. Other
     sessions end (session_version); the caller logs the current one in again."""
     if user.password_hash and not verify_password(user.password_hash, current or ""):
-        raise AccountError("The current password is wrong.", "현재 비밀번호가 올바르지 않습니다.")
+        raise AccountError("The current password is wrong.")
     problem = password_problem(new or "", user.email)
     if problem:
         raise problem
     if new != confirm:
-        raise AccountError("The new passwords do not match.", "새 비밀번호가 일치하지 않습니다.")
+        raise AccountError("The new passwords do not match.")
     set_password(user, new)
     record_audit(session, user, "user.password_change", user.email)
     session.flush()
@@ -277,8 +260,7 @@ def normalize_email(email: str | None) -> str:
     """The address lower-cased and trimmed; AccountError when it is not one."""
     email = (email or "").strip().lower()
     if len(email) > 254 or not EMAIL_RE.match(email):
-        raise AccountError("Please enter a valid email address.",
-                           "올바른 이메일 주소를 입력하세요.")
+        raise AccountError("Please enter a valid email address.")
     return email
 
 

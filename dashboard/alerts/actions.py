@@ -19,10 +19,10 @@ MAX_COMMENT = 2000
 def _clean_comment(comment: str | None) -> str:
     text = (comment or "").strip()
     if not text:
-        raise AlertsInputError("A comment is required.", "코멘트를 입력하세요.")
+        raise AlertsInputError("A comment is required.")
     if len(text) > MAX_COMMENT:
-        raise AlertsInputError(f"The comment is longer than {MAX_COMMENT} characters.",
-                               f"코멘트는 {MAX_COMMENT}자 이하여야 합니다.")
+        raise AlertsInputError("The comment is longer than %(MAX_COMMENT)s characters.",
+                                                             MAX_COMMENT=MAX_COMMENT)
     return text
 
 
@@ -36,14 +36,13 @@ def _alert_of_org(session: Session, org_id: int | None, alert_id: object) -> Ale
         alert = session.scalar(sa.select(Alert).where(Alert.id == wanted, Alert.org_id == org_id)
                                .with_for_update())
     if alert is None:
-        raise AlertsInputError("Alert not found.", "알림을 찾을 수 없습니다.")
+        raise AlertsInputError("Alert not found.")
     return alert
 
 
 def _require_manager(user: User) -> None:
     if not user.has_role("manager"):
-        raise AlertsInputError("Only managers and admins may do this.",
-                               "매니저 또는 관리자만 할 수 있습니다.")
+        raise AlertsInputError("Only managers and admins may do this.")
 
 
 def acknowledge_alert(session: Session, user: User, alert_id: object, comment: str | None,
@@ -53,8 +52,7 @@ def acknowledge_alert(session: Session, user: User, alert_id: object, comment: s
     text = _clean_comment(comment)
     alert = _alert_of_org(session, user.org_id, alert_id)
     if alert.state != "open":
-        raise AlertsInputError(f"This alert is already {alert.state}.",
-                               f"이미 처리된 알림입니다 ({alert.state}).")
+        raise AlertsInputError("This alert is already %(state)s.", state=alert.state)
     alert.state = "acknowledged"
     alert.acknowledged_by_id = user.id
     alert.acknowledged_at = now
@@ -71,7 +69,7 @@ def resolve_alert(session: Session, user: User, alert_id: object, comment: str |
     text = _clean_comment(comment)
     alert = _alert_of_org(session, user.org_id, alert_id)
     if alert.state == "resolved":
-        raise AlertsInputError("This alert is already resolved.", "이미 해결된 알림입니다.")
+        raise AlertsInputError("This alert is already resolved.")
     alert.state = "resolved"
     alert.resolved_by_id = user.id
     alert.resolved_at = now

@@ -24,15 +24,17 @@ from dashboard.alerts.rules import (
     RuleParams,
     SensorLimitParams,
 )
+from dashboard.core.i18n import _, in_language
 from dashboard.core.models import Compressor, Diagnosis, Reading
+from dashboard.core.status import DEFAULT_OFFLINE_AFTER_S
 
 FIRING, PENDING, CLEAR, UNKNOWN = "firing", "pending", "clear", "unknown"
 # Details are stored as "English · 한국어" (alerts are read by people of either
-# language); in_language() shows one half.
+# language); half_in_language() shows one half.
 LANGUAGE_SEPARATOR = " · "
 
 
-def in_language(text: str | None, language: str) -> str:
+def half_in_language(text: str | None, language: str) -> str:
     if not text or LANGUAGE_SEPARATOR not in text:
         return text or ""
     en, ko = text.split(LANGUAGE_SEPARATOR, 1)
@@ -108,8 +110,12 @@ def _judge_anomaly(params: AnomalyParams, diagnosis: Diagnosis) -> Verdict:
                            f"이상 점수 {shown}, 기준선 초과")
 
 
-def judge_offline(params: OfflineParams, compressor: Compressor, now: dt.datetime) -> Verdict:
-    limit = dt.timedelta(minutes=params.minutes)
+def judge_offline(params: OfflineParams, compressor: Compressor, now: dt.datetime,
+                  offline_after_s: int = DEFAULT_OFFLINE_AFTER_S) -> Verdict:
+    """Fires when the compressor shows offline (``dashboard.core.status``, the one
+    definition) and has been silent for the rule's minutes: the minutes are how long an
+    outage lasts before anyone is notified, never a second meaning of "offline"."""
+    limit = dt.timedelta(seconds=max(60 * params.minutes, offline_after_s))
     if compressor.last_seen_at is None:
         # A device registered a moment ago has not had the chance to speak yet.
         if compressor.created_at is None or now - compressor.created_at < limit:
@@ -150,7 +156,10 @@ def judge_sensor(session: Session, params: SensorLimitParams, compressor_id: int
         return Verdict(UNKNOWN)
     if now - first_bad < duration:
         return Verdict(PENDING)
-    en, ko, unit = SENSOR_METRICS[params.metric]
+    metric = SENSOR_METRICS[params.metric]
+    en, unit = metric.label, metric.unit
+    with in_language("ko"):
+        ko = _(metric.label)
     held = int((now - first_bad).total_seconds() // 60)
     word_en = "above" if params.op == "above" else "below"
     word_ko = "초과" if params.op == "above" else "미만"

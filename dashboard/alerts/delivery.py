@@ -34,10 +34,11 @@ from dashboard.alerts.channels import (
     OutgoingMessage,
     channel_problem,
 )
-from dashboard.alerts.conditions import in_language
+from dashboard.alerts.conditions import half_in_language
 from dashboard.alerts.engine import add_event
 from dashboard.alerts.notify import channel_settings, user_channels
 from dashboard.core.database import session_scope
+from dashboard.core.i18n import DEFAULT_TIME_ZONE
 from dashboard.core.mailer import public_url
 from dashboard.core.models import Alert, Compressor, NotificationDelivery, Site, User
 
@@ -62,9 +63,9 @@ def quiet_until(tz_name: str | None, start: int | None, end: int | None,
     if start is None or end is None or start == end:
         return None
     try:
-        tz = ZoneInfo(tz_name or "Asia/Seoul")
+        tz = ZoneInfo(tz_name or DEFAULT_TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("Asia/Seoul")
+        tz = ZoneInfo(DEFAULT_TIME_ZONE)
     local = now.astimezone(tz)
     hour = local.hour
     inside = start <= hour < end if start < end else (hour >= start or hour < end)
@@ -127,7 +128,7 @@ def compose(alert: Alert, compressor: Compressor, site: Site, language: str,
             link: str) -> tuple[str, str, str]:
     """(subject, text, button title) in the recipient's language."""
     sev = alert.severity.upper()
-    detail = in_language(alert.detail, language)
+    detail = half_in_language(alert.detail, language)
     if language == "en":
         subject = f"[SignalCraft {sev}] {alert.title}"
         text = (f"{sev}: {alert.title}\n{site.name} / {compressor.name}\n{detail}\n"

@@ -32,6 +32,7 @@ from dashboard.alerts.rules import (
     parse_params,
 )
 from dashboard.core.models import Alert, AlertEvent, AlertRule, Compressor, Diagnosis
+from dashboard.core.status import DEFAULT_OFFLINE_AFTER_S
 
 log = logging.getLogger("signalcraft.alerts")
 
@@ -41,7 +42,7 @@ def _rule_params(rule: AlertRule) -> RuleParams | None:
         return parse_params(rule.kind, rule.params)
     except AlertsInputError as exc:
         # A rule broken by hand in the database must not stop every other rule.
-        log.warning("alert rule %s skipped: %s", rule.id, exc.en)
+        log.warning("alert rule %s skipped: %s", rule.id, exc)
         return None
 
 
@@ -173,7 +174,8 @@ def evaluate_diagnosis(session: Session, diagnosis: Diagnosis, now: dt.datetime)
     return fired
 
 
-def evaluate_periodic(session: Session, org_id: int | None, now: dt.datetime) -> list[Alert]:
+def evaluate_periodic(session: Session, org_id: int | None, now: dt.datetime,
+                      offline_after_s: int = DEFAULT_OFFLINE_AFTER_S) -> list[Alert]:
     """The clock-driven rules (device silent, sensor beyond a limit for N minutes) for one
     organisation or all (None), then escalation of unacknowledged alerts. Does not
     commit. Returns the alerts that fired (new or folded)."""
@@ -184,7 +186,7 @@ def evaluate_periodic(session: Session, org_id: int | None, now: dt.datetime) ->
             continue
         for compressor in compressors_covered(session, rule):
             if isinstance(params, OfflineParams):
-                verdict = judge_offline(params, compressor, now)
+                verdict = judge_offline(params, compressor, now, offline_after_s)
             else:
                 assert isinstance(params, SensorLimitParams)
                 verdict = judge_sensor(session, params, compressor.id, now)

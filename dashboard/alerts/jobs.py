@@ -27,7 +27,8 @@ def run_periodic_evaluation(app: Flask) -> int:
         # Lazily: an organisation created without ensure_default_rules still gets them.
         for org_id in session.scalars(sa.select(Organization.id)):
             ensure_default_rules(session, org_id)
-        return len(evaluate_periodic(session, None, utcnow()))
+        return len(evaluate_periodic(session, None, utcnow(),
+                                     app.config["OFFLINE_AFTER_SECONDS"]))
 
 
 def run_delivery(app: Flask) -> int:

@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashboard.alerts.rules import RuleParams
+from dashboard.core.i18n import N_
 from dashboard.core.models import Alert, NotificationChannel, NotificationDelivery, User
 
 CHANNEL_KINDS = ("email", "sms", "kakao")
-CHANNEL_LABELS = {"email": ("Email", "이메일"), "sms": ("SMS", "문자"),
-                  "kakao": ("Kakao message", "카카오톡 메시지")}
+CHANNEL_LABELS = {"email": N_("Email"), "sms": N_("SMS"),
+                  "kakao": N_("Kakao message")}
 DEFAULT_RATE_LIMIT_PER_HOUR = 30
 
 

@@ -11,29 +11,26 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dashboard.alerts.errors import AlertsInputError
+from dashboard.core.i18n import N_, _
 from dashboard.core.models import ROLES
+from dashboard.core.sensors import METRICS
+from dashboard.core.status import LEVEL_RANK, STATUS_LABELS
 
 DIAGNOSIS_KINDS = ("health_status", "fault_probability", "anomaly")
 PERIODIC_KINDS = ("sensor_limit", "offline")
 RULE_KINDS = DIAGNOSIS_KINDS + PERIODIC_KINDS
 KIND_LABELS = {
-    "health_status": ("Health status", "설비 상태"),
-    "fault_probability": ("Fault probability", "고장 확률"),
-    "anomaly": ("Anomaly (baseline)", "이상 감지 (기준선)"),
-    "sensor_limit": ("Sensor limit for a duration", "센서 한계 지속"),
-    "offline": ("Device silent", "장치 무응답"),
+    "health_status": N_("Health status"),
+    "fault_probability": N_("Fault probability"),
+    "anomaly": N_("Anomaly (baseline)"),
+    "sensor_limit": N_("Sensor limit for a duration"),
+    "offline": N_("Device silent"),
 }
 SEVERITIES = ("info", "warning", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 # "learning" has no rank: a compressor still learning its baseline is neither good nor bad.
-STATUS_RANK = {"healthy": 0, "watch": 1, "warning": 2, "critical": 3}
-SENSOR_METRICS = {
-    "temperature_c": ("Temperature", "온도", "°C"),
-    "current_a": ("Motor current", "모터 전류", "A"),
-    "pressure_bar": ("Pressure", "압력", "bar"),
-    "vibration_rms_g": ("Vibration RMS", "진동 RMS", "g"),
-    "humidity_pct": ("Humidity", "습도", "%"),
-}
+STATUS_RANK = LEVEL_RANK
+SENSOR_METRICS = METRICS  # the metrics a sensor rule can watch
 ANY_FAULT = "any"
 NORMAL_LABEL = "normal"
 
@@ -116,14 +113,12 @@ def parse_params(kind: str, raw: dict[str, Any] | None) -> RuleParams:
     """Clean parameters for ``kind``; AlertsInputError names every bad field."""
     model = PARAMS_MODELS.get(kind)
     if model is None:
-        raise AlertsInputError(f"Unknown rule kind {kind!r}.",
-                               f"알 수 없는 규칙 종류입니다: {kind!r}")
+        raise AlertsInputError("Unknown rule kind %(kind)s.", kind=repr(kind))
     try:
         return model.model_validate(raw or {})
     except ValidationError as exc:
         detail = _describe(exc)
-        raise AlertsInputError(f"Invalid rule settings: {detail}",
-                               f"규칙 설정이 올바르지 않습니다: {detail}") from exc
+        raise AlertsInputError("Invalid rule settings: %(detail)s", detail=detail) from exc
 
 
 def normalize_params(kind: str, raw: dict[str, Any] | None) -> dict[str, Any]:
@@ -133,16 +128,15 @@ def normalize_params(kind: str, raw: dict[str, Any] | None) -> dict[str, Any]:
 
 def validate_severity(severity: str | None) -> str:
     if severity not in SEVERITIES:
-        raise AlertsInputError(f"Severity must be one of {', '.join(SEVERITIES)}.",
-                               f"심각도는 {', '.join(SEVERITIES)} 중 하나여야 합니다.")
+        raise AlertsInputError("Severity must be one of %(choices)s.",
+                               choices=", ".join(SEVERITIES))
     return severity
 
 
 def validate_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise AlertsInputError("A rule needs a name of 1 to 120 characters.",
-                               "규칙 이름은 1~120자여야 합니다.")
+        raise AlertsInputError("A rule needs a name of 1 to 120 characters.")
     return name
 
 
@@ -152,26 +146,27 @@ def max_severity(first: str, second: str | None) -> str:
     return first if SEVERITY_RANK.get(first, 0) >= SEVERITY_RANK.get(second, 0) else second
 
 
-def describe_params(kind: str, params: dict[str, Any]) -> tuple[str, str]:
-    """A one-line summary of a rule's condition, (English, Korean), for the rules table."""
+def describe_params(kind: str, params: dict[str, Any]) -> str:
+    """A one-line summary of a rule's condition in the user's language, for the rules
+    table."""
     try:
         p = parse_params(kind, params)
     except AlertsInputError:
-        return ("(invalid settings)", "(잘못된 설정)")
+        return _("(invalid settings)")
     if isinstance(p, HealthStatusParams):
-        return (f"status ≥ {p.level}", f"상태 ≥ {p.level}")
+        return _("status ≥ %(level)s", level=_(STATUS_LABELS.get(p.level, p.level)))
     if isinstance(p, FaultProbabilityParams):
-        fault_en = "any fault" if p.fault == ANY_FAULT else p.fault
-        fault_ko = "모든 고장" if p.fault == ANY_FAULT else p.fault
-        return (f"P({fault_en}) > {p.threshold:.2f}", f"P({fault_ko}) > {p.threshold:.2f}")
+        fault = _("any fault") if p.fault == ANY_FAULT else p.fault
+        return f"P({fault}) > {p.threshold:.2f}"
     if isinstance(p, AnomalyParams):
         if p.score_above is None:
-            return ("anomaly score above the baseline threshold", "이상 점수 > 기준선 임계값")
-        return (f"anomaly score > {p.score_above:g}", f"이상 점수 > {p.score_above:g}")
+            return _("anomaly score above the baseline threshold")
+        return _("anomaly score > %(score)s", score=format(p.score_above, "g"))
     if isinstance(p, SensorLimitParams):
-        en, ko, unit = SENSOR_METRICS[p.metric]
+        metric = SENSOR_METRICS[p.metric]
         sign = ">" if p.op == "above" else "<"
-        return (f"{en} {sign} {p.limit:g} {unit} for {p.minutes} min",
-                f"{ko} {sign} {p.limit:g} {unit}, {p.minutes}분 지속")
+        return _("%(metric)s %(sign)s %(limit)s %(unit)s for %(minutes)s min",
+                 metric=_(metric.label), sign=sign, limit=format(p.limit, "g"), unit=metric.unit,
+                 minutes=p.minutes)
     assert isinstance(p, OfflineParams)
-    return (f"no data for {p.minutes} min", f"{p.minutes}분 동안 수신 없음")
+    return _("no data for %(minutes)s min", minutes=p.minutes)

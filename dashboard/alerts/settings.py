@@ -36,23 +36,21 @@ def _optional_id(value: object) -> int | None:
     try:
         return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
-        raise AlertsInputError("Unknown site or compressor.",
-                               "알 수 없는 사이트 또는 압축기입니다.") from None
+        raise AlertsInputError("Unknown site or compressor.") from None
 
 
 def _check_scope(session: Session, org_id: int, site_id: int | None,
                  compressor_id: int | None) -> None:
     if site_id is not None and session.scalar(
             sa.select(Site.id).where(Site.id == site_id, Site.org_id == org_id)) is None:
-        raise AlertsInputError("Unknown site.", "알 수 없는 사이트입니다.")
+        raise AlertsInputError("Unknown site.")
     if compressor_id is not None:
         comp_site = session.scalar(sa.select(Compressor.site_id).where(
             Compressor.id == compressor_id, Compressor.org_id == org_id))
         if comp_site is None:
-            raise AlertsInputError("Unknown compressor.", "알 수 없는 압축기입니다.")
+            raise AlertsInputError("Unknown compressor.")
         if site_id is not None and comp_site != site_id:
-            raise AlertsInputError("That compressor is not at that site.",
-                                   "선택한 압축기는 해당 사이트에 없습니다.")
+            raise AlertsInputError("That compressor is not at that site.")
 
 
 def save_rule(session: Session, org_id: int, user: User, rule_id: object | None,
@@ -62,7 +60,7 @@ def save_rule(session: Session, org_id: int, user: User, rule_id: object | None,
     name = validate_name(form.get("name"))
     kind = form.get("kind")
     if kind not in RULE_KINDS:
-        raise AlertsInputError("Choose a rule kind.", "규칙 종류를 선택하세요.")
+        raise AlertsInputError("Choose a rule kind.")
     severity = validate_severity(form.get("severity"))
     site_id = _optional_id(form.get("site_id"))
     compressor_id = _optional_id(form.get("compressor_id"))
@@ -71,10 +69,9 @@ def save_rule(session: Session, org_id: int, user: User, rule_id: object | None,
     if rule_id not in (None, ""):
         rule = get_rule(session, org_id, rule_id)
         if rule is None:
-            raise AlertsInputError("Rule not found.", "규칙을 찾을 수 없습니다.")
+            raise AlertsInputError("Rule not found.")
         if rule.kind != kind:
-            raise AlertsInputError("A rule's kind cannot change; create a new rule instead.",
-                                   "규칙 종류는 바꿀 수 없습니다. 새 규칙을 만드세요.")
+            raise AlertsInputError("A rule's kind cannot change; create a new rule instead.")
     raw = dict(form.get("params") or {})
     if rule is not None:
         # Settings the form does not show survive an edit.
@@ -118,15 +115,14 @@ def save_channels(session: Session, org_id: int, user: User,
     cleaned: dict[str, tuple[bool, int]] = {}
     for kind, (enabled, limit) in values.items():
         if kind not in CHANNEL_KINDS:
-            raise AlertsInputError(f"Unknown channel {kind!r}.", f"알 수 없는 채널: {kind!r}")
+            raise AlertsInputError("Unknown channel %(kind)s.", kind=repr(kind))
         try:
             number = int(limit)  # type: ignore[call-overload]
         except (TypeError, ValueError):
             number = 0
         if not 1 <= number <= MAX_RATE_LIMIT:
-            raise AlertsInputError(
-                f"The rate limit of {kind} must be a whole number from 1 to {MAX_RATE_LIMIT}.",
-                f"{kind} 전송 한도는 1~{MAX_RATE_LIMIT} 사이의 정수여야 합니다.")
+            raise AlertsInputError("The rate limit of %(kind)s must be a whole number from 1 to "
+                                   "%(MAX_RATE_LIMIT)s.", kind=kind, MAX_RATE_LIMIT=MAX_RATE_LIMIT)
         cleaned[kind] = (bool(enabled), number)
     existing = {c.kind: c for c in session.scalars(
         sa.select(NotificationChannel).where(NotificationChannel.org_id == org_id))}

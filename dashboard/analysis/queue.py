@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from dashboard.alerts import evaluate_diagnosis
 from dashboard.analysis.baselines import baseline_for, record_clip_features
 from dashboard.analysis.registry import active_version, load_version
 from dashboard.core.blobs import StoreUnavailable, audio_store
@@ -166,10 +167,6 @@ def analyze_recording(app: Flask, session: Session, recording_id: int, worker: s
 
 
 def _run_alert_hook(session: Session, diagnosis: Diagnosis, now: dt.datetime) -> None:
-    try:
-        from dashboard.alerts import evaluate_diagnosis
-    except ImportError:  # the alerts engine is optional in a minimal install
-        return
     evaluate_diagnosis(session, diagnosis, now)
 
 

@@ -22,14 +22,14 @@ from firmware.simulator import PROFILES, DeviceState
 
 DEMO_ORG = "SignalCraft Demo"
 DEMO_FLEET = {
-    "Seoul Cold Storage · 서울 냉동창고": [
+    "서울 냉동창고": [
         ("Freezer room A", "refrigeration"),
         ("Freezer room B", "refrigeration"),
         ("Chiller 1", "refrigeration"),
         ("Chiller 2", "refrigeration"),
         ("Blast freezer", "refrigeration"),
     ],
-    "Incheon Plant · 인천 공장": [
+    "인천 공장": [
         ("Air compressor 1", "air"),
         ("Air compressor 2", "air"),
         ("Booster", "air"),
@@ -44,7 +44,7 @@ def seed_demo(session: Session, tokens_file: Path, devices: int = 8) -> list[Dev
     org = get_or_create_org(session, DEMO_ORG)
     wanted = [(site, name, kind) for site, items in DEMO_FLEET.items() for name, kind in items]
     wanted = wanted[:devices] if devices <= len(wanted) else wanted + [
-        ("Seoul Cold Storage · 서울 냉동창고", f"Compressor {i}", "refrigeration")
+        ("서울 냉동창고", f"Compressor {i}", "refrigeration")
         for i in range(len(wanted) + 1, devices + 1)
     ]
     saved = _load_tokens(tokens_file)

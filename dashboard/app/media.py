@@ -29,12 +29,13 @@ from flask_login import current_user
 
 from dashboard.accounts.auth import require_role, user_has_role
 from dashboard.core.database import db_session
+from dashboard.core.i18n import DEFAULT_TIME_ZONE
 from dashboard.core.models import utcnow
+from dashboard.core.timezones import local_text
 from dashboard.fleet.history import FilterError, filter_from_args, iter_history_rows
 from dashboard.fleet.overview import org_sites
 from dashboard.fleet.recordings import ClipError, clip_bytes, owned_recording
 from dashboard.fleet.timeseries import owned_compressor
-from dashboard.ui.figures.base import local_text
 
 bp = Blueprint("media", __name__)
 COMPRESSOR_PAGE = re.compile(r"^/compressor/([^/]+)/?$")
@@ -106,7 +107,7 @@ def export_diagnoses() -> Any:
     if filters.site_id is not None and filters.site_id not in {
             s.id for s in org_sites(session, org_id)}:
         abort(404)
-    tz = getattr(current_user, "timezone", None) or "Asia/Seoul"
+    tz = getattr(current_user, "timezone", None) or DEFAULT_TIME_ZONE
     name = f"diagnoses-{utcnow():%Y%m%d-%H%M}.csv"
     return Response(
         stream_with_context(_csv_rows(org_id, filters, tz)),

@@ -12,6 +12,7 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from dashboard.alerts import register_jobs
 from dashboard.analysis.queue import run_analysis_batch, worker_id
 from dashboard.analysis.registry import active_version, load_version
 from dashboard.core.database import session_scope
@@ -56,12 +57,7 @@ def start_scheduler(app: Flask, analysis: bool = True) -> BackgroundScheduler:
     # Devices that fell silent: told to open pages (nothing else writes when they do).
     scheduler.add_job(publish_gone_offline, "interval", seconds=OFFLINE_CHECK_SECONDS,
                       args=[app], id="live-offline", name="tell pages of devices gone offline")
-    try:
-        from dashboard.alerts import register_jobs
-    except ImportError:
-        register_jobs = None
-    if register_jobs is not None:
-        register_jobs(scheduler, app)
+    register_jobs(scheduler, app)
     if analysis:
         threading.Thread(target=warm_up, args=(app,), name="signalcraft-warmup",
                          daemon=True).start()

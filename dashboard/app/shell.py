@@ -13,12 +13,13 @@ from flask import current_app
 from flask_login import current_user
 
 from dashboard.accounts.auth import user_has_role
-from dashboard.core.i18n import _, tr
+from dashboard.core.i18n import _
+from dashboard.core.models import ROLE_LABELS
 
 
 def nav_items() -> list[dict]:
     """Pages that ask for a navbar entry: ``dash.register_page(..., nav_order=N,
-    nav_label=("English", "한국어"), nav_icon="fa-solid fa-x", min_role="viewer")``."""
+    nav_label=N_("Label"), nav_icon="fa-solid fa-x", min_role="viewer")``."""
     pages = [p for p in dash.page_registry.values() if p.get("nav_order") is not None]
     return sorted(pages, key=lambda p: p["nav_order"])
 
@@ -28,7 +29,7 @@ def navbar() -> dbc.Navbar:
         dbc.NavItem(
             dbc.NavLink(
                 [html.I(className=f"{page.get('nav_icon', 'fa-solid fa-circle')} me-1"),
-                 tr(*page["nav_label"])],
+                 _(page["nav_label"])],
                 href=page["path"],
                 active="exact" if page["path"] == "/" else "partial",
                 id=f"nav-{page['path'].strip('/') or 'health'}",
@@ -43,18 +44,20 @@ def navbar() -> dbc.Navbar:
             dbc.DropdownMenu(
                 [
                     dbc.DropdownMenuItem(
-                        f"{current_user.email} · {current_user.role}", header=True
+                        f"{current_user.email} · "
+                        f"{_(ROLE_LABELS.get(current_user.role, current_user.role))}",
+                        header=True
                     ),
                     dbc.DropdownMenuItem(
                         [html.I(className="fa-solid fa-right-from-bracket me-1"),
-                         tr("Log out", "로그아웃")],
+                         _("Log out")],
                         href="/logout",
                         external_link=True,
                         id="nav-logout",
                     ),
                 ],
                 label=html.Span([html.I(className="fa-solid fa-user me-1"),
-                                 current_user.name or tr("Account", "계정")]),
+                                 current_user.name or _("Account")]),
                 nav=True,
                 align_end=True,
                 id="nav-user",
@@ -88,7 +91,7 @@ def alerts_badge() -> list:
     if not current_user.is_authenticated:
         return []
     return [dbc.NavItem(dbc.NavLink(
-        [html.I(className="fa-solid fa-bell", title=tr("Open alerts", "미확인 알림")),
+        [html.I(className="fa-solid fa-bell", title=_("Open alerts")),
          dbc.Badge("", id="alerts-badge-count", color="danger", pill=True,
                    className="ms-1 d-none")],
         href="/alerts", id="alerts-badge-link",

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from dashboard.core.status import DEFAULT_OFFLINE_AFTER_S
+
 
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
@@ -54,7 +56,9 @@ class Settings:
     # Raw readings and their per-minute rollup are kept this many days (whole months
     # are dropped once past it; hourly rollups stay). 0 keeps everything.
     READING_RETENTION_DAYS: int = _env("SIGNALCRAFT_READING_RETENTION_DAYS", 400)
-    OFFLINE_AFTER_SECONDS: int = _env("SIGNALCRAFT_OFFLINE_AFTER", 120)
+    OFFLINE_AFTER_SECONDS: int = _env("SIGNALCRAFT_OFFLINE_AFTER", DEFAULT_OFFLINE_AFTER_S)
+    # language of pages before login when the browser asks for neither ko nor en
+    DEFAULT_LANGUAGE: str = _env("SIGNALCRAFT_DEFAULT_LANGUAGE", "ko")
     # Live pages are pushed; this is their fallback poll while the event stream is down.
     HEALTH_REFRESH_MS: int = _env("SIGNALCRAFT_REFRESH_MS", 60000)
     # "auto": LISTEN/NOTIFY on PostgreSQL, in-process on SQLite; or "postgres" / "local"

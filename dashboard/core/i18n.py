@@ -23,18 +23,39 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, force_locale, gettext, lazy_gettext, ngettext
 from flask_login import current_user
 
 LANGUAGES = ("ko", "en")
 DEFAULT_LANGUAGE = "ko"
 LANGUAGE_COOKIE = "sc_lang"
+# A user's time zone until they choose another in their profile.
+DEFAULT_TIME_ZONE = "Asia/Seoul"
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 
 _ = gettext
-__all__ = ["LANGUAGES", "_", "current_language", "gettext", "in_language", "init_app",
-           "lazy_gettext", "ngettext"]
+__all__ = ["DEFAULT_TIME_ZONE", "LANGUAGES", "N_", "UserMessageError", "_", "current_language",
+           "gettext", "in_language", "init_app", "lazy_gettext", "ngettext"]
+
+
+class UserMessageError(ValueError):
+    """A refusal a person should read: an English catalogue message (``%(name)s``
+    placeholders) and its values. ``str()`` is the English text (logs);
+    ``localized()`` is the user's language."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
+
+    def localized(self) -> str:
+        return gettext(self.message, **self.params)
+
+
+def N_(message: str) -> str:
+    """Mark a string for the catalogue without translating it: label tables and stored
+    keys keep English; ``_(label)`` translates where it is shown."""
+    return message
 
 
 def current_language() -> str:
@@ -48,7 +69,9 @@ def current_language() -> str:
     for lang in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
         if lang in LANGUAGES:
             return lang
-    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+    default = current_app.config.get("DEFAULT_LANGUAGE")
+    return (request.accept_languages.best_match(LANGUAGES)
+            or (default if default in LANGUAGES else DEFAULT_LANGUAGE))
 
 
 @contextmanager
@@ -78,6 +101,7 @@ def init_app(server: Flask) -> None:
     server.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     server.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     Babel(server, locale_selector=current_language)
+    server.add_template_global(current_language, "current_language")
 
     @server.after_request
     def remember_language(response):
@@ -88,8 +112,3 @@ def init_app(server: Flask) -> None:
                                 httponly=True, secure=server.config.get("SESSION_COOKIE_SECURE",
                                                                        False))
         return response
-
-
-def tr(en: str, ko: str) -> str:
-    """Deprecated: the pair form, being replaced by ``_()`` with the catalogue."""
-    return ko if current_language() == "ko" else en

@@ -13,6 +13,7 @@ from flask_login import UserMixin
 from sqlalchemy.dialects import postgresql
 
 from dashboard.core.database import Base
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BigID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -48,7 +49,8 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 ROLES = ("viewer", "analyst", "manager", "admin")
 ROLE_RANK = {name: rank for rank, name in enumerate(ROLES)}
-HEALTH_LEVELS = ("learning", "healthy", "watch", "warning", "critical")
+ROLE_LABELS = {"viewer": N_("Viewer"), "analyst": N_("Analyst"), "manager": N_("Manager"),
+               "admin": N_("Admin")}
 RECORDING_STATES = ("queued", "analyzing", "done", "failed")
 
 
@@ -70,7 +72,7 @@ class Site(Base):
     )
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     location: so.Mapped[str | None] = so.mapped_column(sa.String(300))
-    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Seoul")
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default=DEFAULT_TIME_ZONE)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     organization: so.Mapped[Organization] = so.relationship(back_populates="sites")
@@ -140,7 +142,7 @@ class User(UserMixin, Base):
     terms_accepted_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     privacy_accepted_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     marketing_consent_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
-    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Seoul")
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default=DEFAULT_TIME_ZONE)
     # Quiet hours in the user's time zone (hours 0-23); no notifications but critical.
     quiet_hours_start: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
     quiet_hours_end: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)

@@ -14,6 +14,7 @@ from dashboard.accounts.audit import record_audit
 from dashboard.accounts.provisioning import ProvisioningError, add_compressor
 from dashboard.accounts.users import AccountError, require_admin
 from dashboard.core.events import publish
+from dashboard.core.i18n import N_
 from dashboard.core.models import Compressor, DeviceCredential, Site, User
 from dashboard.fleet.device_tokens import issue_token, revoke_tokens, rotate_token
 
@@ -21,12 +22,20 @@ KINDS = ("refrigeration", "air", "other")
 NAME_LIMIT = 200
 
 
-def _name(value: str | None, what_en: str, what_ko: str) -> str:
+NAME_MESSAGES = {
+    "site": (N_("Please enter the site name."), N_("The site name is too long.")),
+    "compressor": (N_("Please enter the compressor name."),
+                   N_("The compressor name is too long.")),
+}
+
+
+def _name(value: str | None, what: str) -> str:
     name = (value or "").strip()
+    missing, too_long = NAME_MESSAGES[what]
     if not name:
-        raise AccountError(f"Please enter the {what_en} name.", f"{what_ko} 이름을 입력하세요.")
+        raise AccountError(missing)
     if len(name) > NAME_LIMIT:
-        raise AccountError(f"The {what_en} name is too long.", f"{what_ko} 이름이 너무 깁니다.")
+        raise AccountError(too_long)
     return name
 
 
@@ -37,7 +46,7 @@ def _site(session: Session, actor: User, site_id: Any) -> Site:
     except (TypeError, ValueError):
         site = None
     if site is None or site.org_id != actor.org_id:
-        raise AccountError("No such site in your organisation.", "조직에 해당 사이트가 없습니다.")
+        raise AccountError("No such site in your organisation.")
     return site
 
 
@@ -48,8 +57,7 @@ def _compressor(session: Session, actor: User, compressor_id: Any) -> Compressor
     except (TypeError, ValueError):
         comp = None
     if comp is None or comp.org_id != actor.org_id:
-        raise AccountError("No such compressor in your organisation.",
-                           "조직에 해당 압축기가 없습니다.")
+        raise AccountError("No such compressor in your organisation.")
     return comp
 
 
@@ -69,12 +77,12 @@ def list_sites(session: Session, org_id: int) -> list[dict[str, Any]]:
 def _site_name_free(session: Session, org_id: int, name: str, except_id: int | None = None) -> None:
     clash = session.scalar(sa.select(Site.id).where(Site.org_id == org_id, Site.name == name))
     if clash is not None and clash != except_id:
-        raise AccountError("A site with this name exists.", "같은 이름의 사이트가 있습니다.")
+        raise AccountError("A site with this name exists.")
 
 
 def add_site(session: Session, actor: User, name: str) -> Site:
     require_admin(actor)
-    name = _name(name, "site", "사이트")
+    name = _name(name, "site")
     _site_name_free(session, actor.org_id, name)
     site = Site(org_id=actor.org_id, name=name)
     session.add(site)
@@ -85,7 +93,7 @@ def add_site(session: Session, actor: User, name: str) -> Site:
 
 def rename_site(session: Session, actor: User, site_id: Any, name: str) -> Site:
     site = _site(session, actor, site_id)
-    name = _name(name, "site", "사이트")
+    name = _name(name, "site")
     if name == site.name:
         return site
     _site_name_free(session, actor.org_id, name, site.id)
@@ -102,8 +110,7 @@ def remove_site(session: Session, actor: User, site_id: Any) -> str:
     has = session.scalar(sa.select(sa.func.count()).select_from(Compressor)
                          .where(Compressor.site_id == site.id))
     if has:
-        raise AccountError("Remove or move this site's compressors first.",
-                           "먼저 이 사이트의 압축기를 삭제하세요.")
+        raise AccountError("Remove or move this site's compressors first.")
     name = site.name
     session.delete(site)
     record_audit(session, actor, "site.remove", name)
@@ -132,14 +139,13 @@ def list_devices(session: Session, org_id: int) -> list[dict[str, Any]]:
 def add_device(session: Session, actor: User, site_id: Any, name: str,
                kind: str = "refrigeration") -> Compressor:
     site = _site(session, actor, site_id)
-    name = _name(name, "compressor", "압축기")
+    name = _name(name, "compressor")
     if kind not in KINDS:
-        raise AccountError("Unknown compressor kind.", "알 수 없는 압축기 종류입니다.")
+        raise AccountError("Unknown compressor kind.")
     try:
         comp = add_compressor(session, site, name, kind)
     except ProvisioningError as exc:
-        raise AccountError("This site already has a compressor with this name.",
-                           "이 사이트에 같은 이름의 압축기가 있습니다.") from exc
+        raise AccountError("This site already has a compressor with this name.") from exc
     record_audit(session, actor, "compressor.add", f"{site.name} / {name}")
     publish(session, "fleet", comp.org_id, change="added", compressor=comp.id)
     return comp
@@ -147,14 +153,13 @@ def add_device(session: Session, actor: User, site_id: Any, name: str,
 
 def rename_device(session: Session, actor: User, compressor_id: Any, name: str) -> Compressor:
     comp = _compressor(session, actor, compressor_id)
-    name = _name(name, "compressor", "압축기")
+    name = _name(name, "compressor")
     if name == comp.name:
         return comp
     clash = session.scalar(sa.select(Compressor.id).where(Compressor.site_id == comp.site_id,
                                                           Compressor.name == name))
     if clash is not None:
-        raise AccountError("This site already has a compressor with this name.",
-                           "이 사이트에 같은 이름의 압축기가 있습니다.")
+        raise AccountError("This site already has a compressor with this name.")
     record_audit(session, actor, "compressor.rename", name, {"from": comp.name, "id": comp.id})
     comp.name = name
     publish(session, "fleet", comp.org_id, change="renamed", compressor=comp.id)
@@ -183,7 +188,7 @@ def device_token(session: Session, actor: User, compressor_id: Any, op: str) -> 
     revoked; revoke: every token revoked. Returns the new token (to show once) or None."""
     comp = _compressor(session, actor, compressor_id)
     if op not in TOKEN_OPS:
-        raise AccountError("Unknown token operation.", "알 수 없는 토큰 작업입니다.")
+        raise AccountError("Unknown token operation.")
     token: str | None = None
     if op == "issue":
         token = issue_token(session, comp)

@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import Compressor, Diagnosis, Site, User, utcnow
-from dashboard.ui.figures.base import local_text, zone
+from dashboard.core.timezones import local_text, zone
 
 KNOWN_LABELS = ("normal", "bearing", "valve_leak", "belt_slip", "electrical_hum")
 LABEL_PATTERN = re.compile(r"^[a-z0-9_]{1,60}$")
@@ -47,18 +47,15 @@ class HistoryFilter:
 
     def validated(self) -> HistoryFilter:
         if self.label is not None and not LABEL_PATTERN.match(self.label):
-            raise FilterError(tr("Unknown label.", "알 수 없는 라벨입니다."))
+            raise FilterError(_("Unknown label."))
         for score in (self.min_score, self.max_score):
             if score is not None and not 0 <= score <= 100:
-                raise FilterError(tr("Scores are between 0 and 100.",
-                                     "점수는 0에서 100 사이입니다."))
+                raise FilterError(_("Scores are between 0 and 100."))
         if (self.min_score is not None and self.max_score is not None
                 and self.min_score > self.max_score):
-            raise FilterError(tr("The minimum score is above the maximum.",
-                                 "최소 점수가 최대 점수보다 큽니다."))
+            raise FilterError(_("The minimum score is above the maximum."))
         if self.start and self.end and self.end <= self.start:
-            raise FilterError(tr("The end date must be after the start.",
-                                 "종료일은 시작일 이후여야 합니다."))
+            raise FilterError(_("The end date must be after the start."))
         return self
 
 
@@ -68,7 +65,7 @@ def _int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError) as exc:
-        raise FilterError(tr(f"Not a number: {value}", f"숫자가 아닙니다: {value}")) from exc
+        raise FilterError(_("Not a number: %(value)s", value=value)) from exc
 
 
 def _float(value: Any) -> float | None:
@@ -77,9 +74,9 @@ def _float(value: Any) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
-        raise FilterError(tr(f"Not a number: {value}", f"숫자가 아닙니다: {value}")) from exc
+        raise FilterError(_("Not a number: %(value)s", value=value)) from exc
     if number != number:  # NaN
-        raise FilterError(tr("Not a number.", "숫자가 아닙니다."))
+        raise FilterError(_("Not a number."))
     return number
 
 
@@ -89,7 +86,7 @@ def _time(value: Any) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise FilterError(tr(f"Not a date: {value}", f"날짜가 아닙니다: {value}")) from exc
+        raise FilterError(_("Not a date: %(value)s", value=value)) from exc
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
@@ -123,7 +120,7 @@ def local_day_range(start_date: str | None, end_date: str | None, tz: str
         try:
             day = dt.date.fromisoformat(value[:10])
         except ValueError as exc:
-            raise FilterError(tr(f"Not a date: {value}", f"날짜가 아닙니다: {value}")) from exc
+            raise FilterError(_("Not a date: %(value)s", value=value)) from exc
         return dt.datetime.combine(day, dt.time(), zone(tz)).astimezone(dt.UTC)
 
     start = midnight(start_date) if start_date else None
@@ -164,7 +161,7 @@ def filter_from_model(model: Mapping[str, Any] | None) -> HistoryFilter:
     f = HistoryFilter()
     for column, spec in (model or {}).items():
         if not isinstance(spec, Mapping):
-            raise FilterError(tr("Bad filter.", "잘못된 필터입니다."))
+            raise FilterError(_("Bad filter."))
         if column == REFRESH_COLUMN:
             continue
         if column in ("site_id", "compressor_id"):
@@ -177,8 +174,7 @@ def filter_from_model(model: Mapping[str, Any] | None) -> HistoryFilter:
             f = replace(f, min_score=_float(spec.get("filter")),
                         max_score=_float(spec.get("filterTo")))
         else:
-            raise FilterError(tr(f"Cannot filter on {column}.",
-                                 f"{column}(으)로 거를 수 없습니다."))
+            raise FilterError(_("Cannot filter on %(column)s.", column=column))
     return f.validated()
 
 
@@ -328,16 +324,15 @@ def review_diagnosis(session: Session, org_id: int, diagnosis_id: int, reviewer_
     diagnosis = session.scalar(sa.select(Diagnosis).where(
         Diagnosis.id == diagnosis_id, Diagnosis.org_id == org_id))
     if diagnosis is None:
-        raise FilterError(tr("Diagnosis not found.", "진단을 찾을 수 없습니다."))
+        raise FilterError(_("Diagnosis not found."))
     if valid:
         label = diagnosis.label
     else:
         label = (correct_label or "").strip()
         if not LABEL_PATTERN.match(label):
-            raise FilterError(tr("Choose the correct label.", "올바른 라벨을 선택하세요."))
+            raise FilterError(_("Choose the correct label."))
         if label == diagnosis.label:
-            raise FilterError(tr("An invalid diagnosis needs a label different from the model's.",
-                                 "오진으로 표시하려면 모델과 다른 라벨을 선택하세요."))
+            raise FilterError(_("An invalid diagnosis needs a label different from the model's."))
     diagnosis.analyst_valid = valid
     diagnosis.analyst_label = label
     diagnosis.reviewed_by_id = reviewer_id

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import Compressor, MaintenanceNote, User, utcnow
 
 MAX_NOTE_LENGTH = 2000
@@ -49,10 +49,10 @@ def list_notes(session: Session, org_id: int, compressor_id: int,
 def _clean_text(text: str | None) -> str:
     cleaned = (text or "").strip()
     if not cleaned:
-        raise NoteError(tr("Write what was done.", "작업 내용을 입력하세요."))
+        raise NoteError(_("Write what was done."))
     if len(cleaned) > MAX_NOTE_LENGTH:
-        raise NoteError(tr(f"At most {MAX_NOTE_LENGTH} characters.",
-                          f"최대 {MAX_NOTE_LENGTH}자까지 입력할 수 있습니다."))
+        raise NoteError(_("At most %(MAX_NOTE_LENGTH)s characters.",
+                                     MAX_NOTE_LENGTH=MAX_NOTE_LENGTH))
     return cleaned
 
 
@@ -60,7 +60,7 @@ def _owned_note(session: Session, org_id: int, note_id: int) -> MaintenanceNote:
     note = session.scalar(sa.select(MaintenanceNote).where(
         MaintenanceNote.id == note_id, MaintenanceNote.org_id == org_id))
     if note is None:
-        raise NoteError(tr("Note not found.", "메모를 찾을 수 없습니다."))
+        raise NoteError(_("Note not found."))
     return note
 
 
@@ -69,7 +69,7 @@ def add_note(session: Session, org_id: int, compressor_id: int, ts: dt.datetime,
     compressor = session.scalar(sa.select(Compressor.id).where(
         Compressor.id == compressor_id, Compressor.org_id == org_id))
     if compressor is None:
-        raise NoteError(tr("Compressor not found.", "압축기를 찾을 수 없습니다."))
+        raise NoteError(_("Compressor not found."))
     now = utcnow()
     note = MaintenanceNote(org_id=org_id, compressor_id=compressor_id, ts=ts,
                            text=_clean_text(text), author_id=author_id, created_at=now,

@@ -14,14 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.core.models import Compressor, Diagnosis, Site, utcnow
+from dashboard.core.status import effective_status
 
-METRIC_LABELS = {
-    "temperature_c": ("Temp", "°C"),
-    "current_a": ("Current", "A"),
-    "pressure_bar": ("Pressure", "bar"),
-    "vibration_rms_g": ("Vibration", "g"),
-    "humidity_pct": ("Humidity", "%"),
-}
 SPARK_HOURS = 24
 SPARK_BUCKETS = 24
 
@@ -43,14 +37,6 @@ class CompressorCard:
 class SiteOption:
     id: int
     name: str
-
-
-def effective_status(stored: str, last_seen_at: dt.datetime | None, now: dt.datetime,
-                     offline_after_s: int) -> str:
-    """A device that has not been heard from recently is offline, whatever it last said."""
-    if last_seen_at is None or (now - last_seen_at).total_seconds() > offline_after_s:
-        return "offline"
-    return stored
 
 
 FleetRow = tuple  # (id, name, stored status, score, fault, last seen, metrics, site id, site)

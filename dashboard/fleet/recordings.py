@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from dashboard.core.blobs import StoreUnavailable, audio_store
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import Compressor, Diagnosis, Recording
 
 MAX_CLIP_SECONDS = 60.0
@@ -93,18 +93,16 @@ def decode_wav(data: bytes, max_seconds: float = MAX_CLIP_SECONDS) -> tuple[np.n
     try:
         info = sf.info(io.BytesIO(data))
         if info.frames <= 0 or info.samplerate <= 0:
-            raise ClipError(tr("The audio file is empty.", "오디오 파일이 비어 있습니다."))
+            raise ClipError(_("The audio file is empty."))
         if info.frames / info.samplerate > max_seconds:
-            raise ClipError(tr(f"Clips longer than {max_seconds:.0f} s are not shown.",
-                               f"{max_seconds:.0f}초보다 긴 파일은 표시하지 않습니다."))
+            raise ClipError(_("Clips longer than %(max_seconds)s s are not shown.",
+                                                   max_seconds=format(max_seconds, ".0f")))
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise ClipError(tr("This is not a readable WAV file.",
-                           "읽을 수 있는 WAV 파일이 아닙니다.")) from exc
+        raise ClipError(_("This is not a readable WAV file.")) from exc
     mono = samples.mean(axis=1).astype("float32")
     if not np.all(np.isfinite(mono)):
-        raise ClipError(tr("The audio contains invalid samples.",
-                           "오디오에 잘못된 샘플이 있습니다."))
+        raise ClipError(_("The audio contains invalid samples."))
     return mono, int(rate)
 
 
@@ -112,11 +110,9 @@ def clip_bytes(app: Flask, recording: RecordingView) -> bytes:
     try:
         return audio_store(app).get(recording.audio_key)
     except (FileNotFoundError, ValueError) as exc:
-        raise ClipError(tr("The audio of this recording is missing from storage.",
-                           "이 녹음의 오디오 파일이 저장소에 없습니다.")) from exc
+        raise ClipError(_("The audio of this recording is missing from storage.")) from exc
     except StoreUnavailable as exc:
-        raise ClipError(tr("Audio storage is unavailable; try again shortly.",
-                           "오디오 저장소에 연결할 수 없습니다. 잠시 후 다시 시도하세요.")) from exc
+        raise ClipError(_("Audio storage is unavailable; try again shortly.")) from exc
 
 
 def load_clip(app: Flask, recording: RecordingView) -> tuple[np.ndarray, int]:

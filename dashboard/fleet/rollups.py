@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ingestion.schemas import METRICS
+from dashboard.core.sensors import METRIC_KEYS as METRICS
 
 STATS = ("min", "sum", "count", "max")
 

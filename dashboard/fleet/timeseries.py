@@ -19,18 +19,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.core.models import Compressor, Diagnosis, Reading, ReadingHour, ReadingMinute, utcnow
+from dashboard.core.sensors import METRIC_KEYS
 
-# (column, English label, Korean label, unit), in display order.
-METRICS: tuple[tuple[str, str, str, str], ...] = (
-    ("temperature_c", "Temperature", "온도", "°C"),
-    ("current_a", "Motor current", "모터 전류", "A"),
-    ("pressure_bar", "Pressure", "압력", "bar"),
-    ("vibration_rms_g", "Vibration RMS", "진동 RMS", "g"),
-    ("humidity_pct", "Humidity", "습도", "%"),
-)
-METRIC_COLUMNS = tuple(m[0] for m in METRICS)
+METRIC_COLUMNS = METRIC_KEYS
 
 # Bucket widths a person reads easily; the smallest that keeps a range under the
 # point budget wins.
@@ -69,13 +62,13 @@ def resolve_range(choice: str | None, custom_start: dt.datetime | None = None,
     if choice in RANGES:
         return TimeRange(now - RANGES[choice], now)
     if choice != "custom":
-        raise RangeError(tr(f"unknown range {choice!r}", f"알 수 없는 기간 {choice!r}"))
+        raise RangeError(_("unknown range %(choice)s", choice=repr(choice)))
     if custom_start is None or custom_end is None:
-        raise RangeError(tr("choose a start and an end date", "시작일과 종료일을 선택하세요"))
+        raise RangeError(_("choose a start and an end date"))
     if custom_end <= custom_start:
-        raise RangeError(tr("the end must be after the start", "종료일은 시작일 이후여야 합니다"))
+        raise RangeError(_("the end must be after the start"))
     if custom_end - custom_start > MAX_CUSTOM_RANGE:
-        raise RangeError(tr("at most one year at a time", "한 번에 최대 1년까지 볼 수 있습니다"))
+        raise RangeError(_("at most one year at a time"))
     return TimeRange(custom_start, custom_end)
 
 

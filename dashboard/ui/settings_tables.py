@@ -11,14 +11,12 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.accounts.users import Member
-from dashboard.core.i18n import tr
-from dashboard.core.models import ROLES
+from dashboard.core.i18n import N_, _
+from dashboard.core.models import ROLE_LABELS, ROLES
 
-STATUS_BADGE = {"active": ("success", ("Active", "활성")),
-                "pending": ("warning", ("Pending", "승인 대기")),
-                "disabled": ("secondary", ("Disabled", "비활성"))}
-ROLE_LABELS = {"viewer": ("Viewer", "뷰어"), "analyst": ("Analyst", "분석가"),
-               "manager": ("Manager", "매니저"), "admin": ("Admin", "관리자")}
+STATUS_BADGE = {"active": ("success", N_("Active")),
+                "pending": ("warning", N_("Pending")),
+                "disabled": ("secondary", N_("Disabled"))}
 
 
 def when(value: dt.datetime | None) -> str:
@@ -26,7 +24,7 @@ def when(value: dt.datetime | None) -> str:
 
 
 def role_options() -> list[dict[str, str]]:
-    return [{"label": tr(*ROLE_LABELS[r]), "value": r} for r in ROLES]
+    return [{"label": _(ROLE_LABELS[r]), "value": r} for r in ROLES]
 
 
 def feedback(message: str, ok: bool = True, **extra: Any) -> dbc.Alert:
@@ -57,51 +55,50 @@ def members_table(members: list[Member], me: int) -> Any:
         ops: list[Any] = []
         if m.status == "pending":
             ops.append(dbc.Button([html.I(className="fa-solid fa-check me-1"),
-                                   tr("Approve", "승인")], size="sm", color="success",
+                                   _("Approve")], size="sm", color="success",
                                   id={"type": "settings-user-op", "op": "approve",
                                       "user": m.id}))
         elif m.id != me:
             op = "disable" if m.status == "active" else "enable"
-            ops.append(dbc.Button(tr("Disable", "비활성화") if op == "disable"
-                                  else tr("Enable", "활성화"),
+            ops.append(dbc.Button(_("Disable") if op == "disable"
+                                  else _("Enable"),
                                   size="sm", color="outline-secondary",
                                   id={"type": "settings-user-op", "op": op, "user": m.id}))
         if m.id != me:
             ops.append(confirm_button(
                 {"type": "settings-user-remove", "user": m.id},
-                tr("Decline", "거절") if m.status == "pending" else tr("Remove", "삭제"),
-                tr(f"Remove {m.email}? This cannot be undone.",
-                   f"{m.email} 사용자를 삭제할까요? 되돌릴 수 없습니다.")))
+                _("Decline") if m.status == "pending" else _("Remove"),
+                _("Remove %(email)s? This cannot be undone.", email=m.email)))
         rows.append(html.Tr([
             html.Td([html.Div(m.name or "—", className="fw-semibold"),
                      html.Small(m.email, className="text-secondary")]),
             html.Td(dbc.Select(options=role_options(), value=m.role, size="sm",
                                id={"type": "settings-user-role", "user": m.id},
                                style={"minWidth": "8rem"})),
-            html.Td([dbc.Badge(tr(*label), color=color, id=f"settings-user-status-{m.id}"),
+            html.Td([dbc.Badge(_(label), color=color, id=f"settings-user-status-{m.id}"),
                      html.I(className="fa-solid fa-comment ms-2 text-warning",
                             title="Kakao") if m.kakao else None]),
             html.Td(when(m.last_login_at), className="small text-secondary"),
             html.Td(html.Div(ops, className="d-flex gap-1 flex-wrap")),
         ], id=f"settings-user-row-{m.id}"))
-    return _table([tr("Person", "사용자"), tr("Role", "역할"), tr("Status", "상태"),
-                   tr("Last login", "최근 로그인"), ""], rows, "settings-users-list",
-                  tr("No users.", "사용자가 없습니다."))
+    return _table([_("Person"), _("Role"), _("Status"),
+                   _("Last login"), ""], rows, "settings-users-list",
+                  _("No users."))
 
 
 def invitations_table(rows: list[dict[str, Any]]) -> Any:
     body = [html.Tr([
-        html.Td(r["email"]), html.Td(tr(*ROLE_LABELS.get(r["role"], (r["role"], r["role"])))),
+        html.Td(r["email"]), html.Td(_(ROLE_LABELS.get(r["role"], r["role"]))),
         html.Td(r["invited_by"], className="small"),
         html.Td(when(r["expires_at"]), className="small text-secondary"),
         html.Td(confirm_button({"type": "settings-invite-revoke", "invitation": r["id"]},
-                               tr("Revoke", "취소"),
-                               tr("Revoke this invitation?", "초대를 취소할까요?"),
+                               _("Revoke"),
+                               _("Revoke this invitation?"),
                                icon="fa-solid fa-ban")),
     ]) for r in rows]
-    return _table([tr("Email", "이메일"), tr("Role", "역할"), tr("Invited by", "초대한 사람"),
-                   tr("Expires", "만료"), ""], body, "settings-invites-list",
-                  tr("No open invitations.", "대기 중인 초대가 없습니다."))
+    return _table([_("Email"), _("Role"), _("Invited by"),
+                   _("Expires"), ""], body, "settings-invites-list",
+                  _("No open invitations."))
 
 
 # ------------------------------------------------------------------ sites and devices
@@ -110,63 +107,57 @@ def sites_table(sites: list[dict[str, Any]]) -> Any:
         html.Td(dbc.InputGroup([
             dbc.Input(value=s["name"], size="sm", maxLength=200,
                       id={"type": "settings-site-name", "site": s["id"]}),
-            dbc.Button(tr("Rename", "이름 변경"), size="sm", color="outline-primary",
+            dbc.Button(_("Rename"), size="sm", color="outline-primary",
                        id={"type": "settings-site-rename", "site": s["id"]}),
         ], size="sm")),
         html.Td(str(s["compressors"]), className="text-center"),
         html.Td(confirm_button({"type": "settings-site-remove", "site": s["id"]},
-                               tr("Remove", "삭제"),
-                               tr(f"Remove the site {s['name']}?",
-                                  f"{s['name']} 사이트를 삭제할까요?"))),
+                               _("Remove"),
+                               _("Remove the site %(name)s?", name=s['name']))),
     ], id=f"settings-site-row-{s['id']}") for s in sites]
-    return _table([tr("Site", "사이트"), tr("Compressors", "압축기 수"), ""], rows,
-                  "settings-sites-list", tr("No sites yet.", "사이트가 없습니다."))
+    return _table([_("Site"), _("Compressors"), ""], rows,
+                  "settings-sites-list", _("No sites yet."))
 
 
 def devices_table(devices: list[dict[str, Any]]) -> Any:
     rows = []
     for d in devices:
         cid = d["id"]
-        token_text = (tr(f"{d['tokens']} active", f"활성 {d['tokens']}개") if d["tokens"]
-                      else tr("none", "없음"))
+        token_text = (_("%(tokens)s active", tokens=d['tokens']) if d["tokens"]
+                      else _("none"))
         rows.append(html.Tr([
             html.Td(dbc.InputGroup([
                 dbc.Input(value=d["name"], size="sm", maxLength=200,
                           id={"type": "settings-device-name", "compressor": cid}),
-                dbc.Button(tr("Rename", "이름 변경"), size="sm", color="outline-primary",
+                dbc.Button(_("Rename"), size="sm", color="outline-primary",
                            id={"type": "settings-device-rename", "compressor": cid}),
             ], size="sm"), style={"minWidth": "14rem"}),
             html.Td([html.Div(d["site"]), html.Small(d["kind"], className="text-secondary")]),
             html.Td([html.Div(token_text, id=f"settings-device-tokens-{cid}"),
-                     html.Small(tr("used ", "사용 ") + when(d["token_last_used"]),
+                     html.Small(_("used ") + when(d["token_last_used"]),
                                 className="text-secondary")]),
             html.Td(html.Div([
-                dbc.Button([html.I(className="fa-solid fa-key me-1"), tr("Issue", "발급")],
+                dbc.Button([html.I(className="fa-solid fa-key me-1"), _("Issue")],
                            size="sm", color="outline-primary",
                            id={"type": "settings-token-op", "op": "issue", "compressor": cid}),
                 confirm_button({"type": "settings-token-confirm", "op": "rotate",
-                                "compressor": cid}, tr("Rotate", "교체"),
-                               tr("Issue a new token and revoke the old ones? The device "
-                                  "stops posting until it gets the new token.",
-                                  "새 토큰을 발급하고 기존 토큰을 폐기할까요? 장치에 새 토큰을 "
-                                  "넣을 때까지 데이터가 전송되지 않습니다."),
+                                "compressor": cid}, _("Rotate"),
+                               _("Issue a new token and revoke the old ones? The device stops "
+                                 "posting until it gets the new token."),
                                color="outline-warning", icon="fa-solid fa-rotate"),
                 confirm_button({"type": "settings-token-confirm", "op": "revoke",
-                                "compressor": cid}, tr("Revoke", "폐기"),
-                               tr("Revoke every token of this device?",
-                                  "이 장치의 모든 토큰을 폐기할까요?"),
+                                "compressor": cid}, _("Revoke tokens"),
+                               _("Revoke every token of this device?"),
                                icon="fa-solid fa-ban"),
                 confirm_button({"type": "settings-device-remove", "compressor": cid},
-                               tr("Remove", "삭제"),
-                               tr(f"Remove {d['name']} with all its readings, recordings and "
-                                  "diagnoses? This cannot be undone.",
-                                  f"{d['name']}와(과) 모든 측정값, 녹음, 진단을 삭제할까요? "
-                                  "되돌릴 수 없습니다.")),
+                               _("Remove"),
+                               _("Remove %(name)s with all its readings, recordings and "
+                                 "diagnoses? This cannot be undone.", name=d['name'])),
             ], className="d-flex gap-1 flex-wrap")),
         ], id=f"settings-device-row-{cid}"))
-    return _table([tr("Compressor", "압축기"), tr("Site", "사이트"),
-                   tr("Device tokens", "장치 토큰"), ""], rows, "settings-devices-list",
-                  tr("No compressors yet.", "압축기가 없습니다."))
+    return _table([_("Compressor"), _("Site"),
+                   _("Device tokens"), ""], rows, "settings-devices-list",
+                  _("No compressors yet."))
 
 
 # ------------------------------------------------------------------ firmware
@@ -174,7 +165,7 @@ def releases_table(releases: list[Any], site_names: dict[int, str],
                    device_names: dict[int, str]) -> Any:
     def scope(r: Any) -> str:
         if r.rollout == "all":
-            return tr("All devices", "모든 장치")
+            return _("All devices")
         names = site_names if r.rollout == "sites" else device_names
         return ", ".join(names.get(i, f"#{i}") for i in (r.rollout_ids or []))
 
@@ -188,13 +179,12 @@ def releases_table(releases: list[Any], site_names: dict[int, str],
         html.Td([html.Div(r.created_by or "—", className="small"),
                  html.Small(when(r.created_at), className="text-secondary")]),
         html.Td(confirm_button({"type": "settings-fw-delete", "release": r.id},
-                               tr("Delete", "삭제"),
-                               tr(f"Delete firmware {r.version}?",
-                                  f"펌웨어 {r.version}을(를) 삭제할까요?"))),
+                               _("Delete"),
+                               _("Delete firmware %(version)s?", version=r.version))),
     ], id=f"settings-fw-row-{r.id}") for r in releases]
-    return _table([tr("Version", "버전"), tr("Size", "크기"), "SHA-256",
-                   tr("Rollout", "배포 대상"), tr("Uploaded", "업로드"), ""], rows,
-                  "settings-fw-list", tr("No firmware releases yet.", "펌웨어가 없습니다."))
+    return _table([_("Version"), _("Size"), "SHA-256",
+                   _("Rollout"), _("Uploaded"), ""], rows,
+                  "settings-fw-list", _("No firmware releases yet."))
 
 
 FW_STATE = {"updated": "success", "ok": "success", "installing": "info", "downloading": "info",
@@ -217,10 +207,10 @@ def firmware_states_table(states: list[dict[str, Any]]) -> Any:
                                 className="text-secondary")]),
             html.Td(when(s.get("firmware_updated_at")), className="small text-secondary"),
         ], id=f"settings-fw-device-{s['compressor_id']}"))
-    return _table([tr("Compressor", "압축기"), tr("Hardware", "하드웨어"),
-                   tr("Running", "현재 버전"), tr("Target", "배포 버전"), tr("State", "상태"),
-                   tr("Reported", "보고 시각")], rows, "settings-fw-devices",
-                  tr("No devices.", "장치가 없습니다."))
+    return _table([_("Compressor"), _("Hardware"),
+                   _("Running"), _("Target version"), _("State"),
+                   _("Reported")], rows, "settings-fw-devices",
+                  _("No devices."))
 
 
 # ------------------------------------------------------------------ audit
@@ -234,6 +224,6 @@ def audit_table(rows: list[dict[str, Any]]) -> Any:
                 className="small text-secondary"),
         html.Td(r["ip"], className="small text-secondary"),
     ]) for r in rows]
-    return _table([tr("When", "시각"), tr("Who", "사용자"), tr("Action", "작업"),
-                   tr("Target", "대상"), tr("Detail", "내용"), "IP"], body,
-                  "settings-audit-list", tr("Nothing recorded yet.", "기록이 없습니다."))
+    return _table([_("When"), _("Who"), _("Action"),
+                   _("Target"), _("Detail"), "IP"], body,
+                  "settings-audit-list", _("Nothing recorded yet."))

@@ -7,6 +7,7 @@ from typing import Any
 from flask import render_template
 
 from dashboard.accounts.registration import COMPANY_SIZES, INDUSTRIES, RegistrationData
+from dashboard.core.i18n import _
 
 
 def message_page(title: str, paragraphs: list[str], status: int = 200,
@@ -23,5 +24,5 @@ def registration_page(data: RegistrationData, *, mode: str, heading: str, submit
         "register.html", data=data, errors=data.errors, mode=mode, heading=heading,
         submit_label=submit_label, email_fixed=email_fixed, with_password=with_password,
         with_organisation=with_organisation, invitation=invitation,
-        industries=INDUSTRIES, company_sizes=COMPANY_SIZES,
+        industries=[(key, _(label)) for key, label in INDUSTRIES], company_sizes=COMPANY_SIZES,
     ), status

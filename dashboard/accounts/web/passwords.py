@@ -26,15 +26,14 @@ from dashboard.accounts.users import (
 )
 from dashboard.accounts.web.pages import message_page
 from dashboard.core.database import db_session
+from dashboard.core.i18n import N_, _
 from dashboard.core.mailer import MailError, public_url
 from dashboard.core.models import User
 
 log = logging.getLogger("signalcraft.accounts")
 bp = Blueprint("passwords", __name__)
-SENT = ["If an account exists for this email, we sent a link to choose a new password. "
-        "It works once, for {minutes} minutes.",
-        "해당 이메일로 가입된 계정이 있으면 비밀번호 재설정 링크를 보냈습니다. "
-        "링크는 {minutes}분 동안 한 번 사용할 수 있습니다."]
+SENT = N_("If an account exists for this email, we sent a link to choose a new password. It "
+          "works once, for %(minutes)s minutes.")
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -43,8 +42,7 @@ def forgot_password() -> Any:
         return render_template("forgot_password.html", email="")
     raw = (request.form.get("email") or "").strip().lower()[:254]
     if not allow_reset(raw):
-        flash("Too many requests. Please try again later. · "
-              "요청이 너무 많습니다. 잠시 후 다시 시도하세요.", "danger")
+        flash(_("Too many requests. Please try again later."), "danger")
         return render_template("forgot_password.html", email=raw), 429
     minutes = int(PURPOSES["reset"].total_seconds() // 60)
     db = db_session()
@@ -63,8 +61,8 @@ def forgot_password() -> Any:
         except MailError as exc:
             # Same answer either way: the page must not tell who has an account.
             log.error("password reset mail to %s failed: %s", user.email, exc)
-    return message_page("Check your email · 이메일을 확인하세요",
-                        [line.format(minutes=minutes) for line in SENT])
+    return message_page(_("Check your email"),
+                        [_(SENT, minutes=minutes)])
 
 
 def allow_reset(email: str) -> bool:
@@ -72,11 +70,10 @@ def allow_reset(email: str) -> bool:
 
 
 def _invalid_link() -> Any:
-    return message_page("Link not valid · 유효하지 않은 링크",
-                        ["This link is invalid, expired or already used. Ask for a new one.",
-                         "링크가 유효하지 않거나 만료되었거나 이미 사용되었습니다. "
-                         "새 링크를 요청하세요."], 404,
-                        [("Send a new link · 새 링크 받기", url_for("passwords.forgot_password"))])
+    return message_page(_("Link not valid"),
+                        [_("This link is invalid, expired or already used. "
+                           "Ask for a new one.")], 404,
+                        [(_("Send a new link"), url_for("passwords.forgot_password"))])
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -92,9 +89,9 @@ def reset_password(token: str) -> Any:
     errors: dict[str, str] = {}
     problem = password_problem(password, user.email)
     if problem:
-        errors["password"] = problem.both()
+        errors["password"] = problem.localized()
     elif password != (request.form.get("password_confirm") or ""):
-        errors["password_confirm"] = "The passwords do not match. · 비밀번호가 일치하지 않습니다."
+        errors["password_confirm"] = _("The passwords do not match.")
     if errors:
         return render_template("reset_password.html", email=user.email, errors=errors), 400
     user = consume_user_token(db, token, "reset")
@@ -104,8 +101,7 @@ def reset_password(token: str) -> Any:
     mark_email_verified(user)  # the link reached this mailbox
     record_audit(db, user, "password.reset", user.email)
     db.commit()
-    flash("Your password was changed. Log in with the new one. · "
-          "비밀번호가 변경되었습니다. 새 비밀번호로 로그인하세요.", "success")
+    flash(_("Your password was changed. Log in with the new one."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -114,15 +110,12 @@ def verify_email(token: str) -> Any:
     db = db_session()
     user = consume_user_token(db, token, "verify")
     if user is None:
-        return message_page("Link not valid · 유효하지 않은 링크",
-                            ["This verification link is invalid, expired or already used. "
-                             "Send a new one from Settings.",
-                             "인증 링크가 유효하지 않거나 만료되었거나 이미 사용되었습니다. "
-                             "설정에서 새 링크를 보내세요."], 404)
+        return message_page(_("Link not valid"),
+                            [_("This verification link is invalid, expired or already used. Send "
+                               "a new one from Settings.")], 404)
     mark_email_verified(user)
     record_audit(db, user, "user.email_verified", user.email)
     db.commit()
-    return message_page("Email verified · 이메일 인증 완료",
-                        [f"{user.email} is verified. Thank you!",
-                         "이메일 인증이 완료되었습니다. 감사합니다!"],
-                        links=[("Open SignalCraft · SignalCraft 열기", "/")])
+    return message_page(_("Email verified"),
+                        [_("%(email)s is verified. Thank you!", email=user.email)],
+                        links=[(_("Open SignalCraft"), "/")])

@@ -25,22 +25,17 @@ from dashboard.accounts.security import allow
 from dashboard.accounts.users import AccountError, user_by_email
 from dashboard.accounts.web.pages import message_page, registration_page
 from dashboard.core.database import db_session
+from dashboard.core.i18n import N_, _
 from dashboard.core.mailer import MailError
-from dashboard.core.models import Organization, User, utcnow
+from dashboard.core.models import ROLE_LABELS, Organization, User, utcnow
 
 log = logging.getLogger("signalcraft.accounts")
 bp = Blueprint("accounts", __name__)
 
-TAKEN = ("This email or organisation name was just taken; please check and try again. · "
-         "이메일 또는 조직 이름이 이미 사용 중입니다. 확인 후 다시 시도하세요.")
-THROTTLED = ("Too many sign-ups from your network. Please try again later. · "
-             "요청이 너무 많습니다. 잠시 후 다시 시도하세요.")
-PENDING_TEXT = [
-    "Your request was sent to the organisation's admins. You can log in once one of them "
-    "approves it; we also sent you an email to verify your address.",
-    "조직 관리자에게 가입 요청을 보냈습니다. 관리자가 승인하면 로그인할 수 있습니다. "
-    "이메일 인증 메일도 보냈습니다.",
-]
+TAKEN = N_("This email or organisation name was just taken; please check and try again.")
+THROTTLED = N_("Too many sign-ups from your network. Please try again later.")
+PENDING_TEXT = N_("Your request was sent to the organisation's admins. You can log in once one "
+                  "of them approves it; we also sent you an email to verify your address.")
 
 
 def _commit(data: RegistrationData, work: Callable[[], Any]) -> tuple[bool, Any]:
@@ -52,11 +47,11 @@ def _commit(data: RegistrationData, work: Callable[[], Any]) -> tuple[bool, Any]
         db.commit()
     except AccountError as exc:
         db.rollback()
-        data.errors["form"] = exc.both()
+        data.errors["form"] = exc.localized()
         return False, None
     except IntegrityError:
         db.rollback()
-        data.errors["form"] = TAKEN
+        data.errors["form"] = _(TAKEN)
         return False, None
     return True, result
 
@@ -72,8 +67,8 @@ def _after_commit_mail(user: User, *, verify: bool, join_request: bool) -> None:
         except MailError as exc:
             db.rollback()
             log.warning("verification mail to %s failed: %s", user.email, exc)
-            flash("We could not send the verification email; resend it from Settings. · "
-                  "인증 메일을 보내지 못했습니다. 설정에서 다시 보내세요.", "warning")
+            flash(_("We could not send the verification email; resend it from Settings."),
+                  "warning")
     if join_request:
         notify_join_request(app, db, user)
 
@@ -89,13 +84,13 @@ def _start_session(user: User, method: str) -> None:
 def register() -> Any:
     if current_user.is_authenticated:
         return redirect("/")
-    heading, submit = "Create account · 회원가입", "Create account · 가입하기"
+    heading, submit = _("Create account"), _("Sign up")
     if request.method == "GET":
         return registration_page(RegistrationData(), mode="register", heading=heading,
                                  submit_label=submit)
     if not allow("REGISTER_RATE_LIMIT", client_ip() or "-"):
         data = read_registration(request.form)
-        data.errors["form"] = THROTTLED
+        data.errors["form"] = _(THROTTLED)
         return registration_page(data, mode="register", heading=heading, submit_label=submit,
                                  status=429)
     data = read_registration(request.form)
@@ -109,10 +104,9 @@ def register() -> Any:
             user, outcome = result
             _after_commit_mail(user, verify=True, join_request=outcome == "pending")
             if outcome == "pending":
-                return message_page("Request sent · 가입 요청 완료", PENDING_TEXT, 202)
+                return message_page(_("Request sent"), [_(PENDING_TEXT)], 202)
             _start_session(user, "register")
-            flash("Welcome! Check your inbox to verify your email. · "
-                  "환영합니다! 이메일 인증 메일을 확인하세요.", "success")
+            flash(_("Welcome! Check your inbox to verify your email."), "success")
             return redirect("/")
     return registration_page(data, mode="register", heading=heading, submit_label=submit,
                              status=400)
@@ -126,7 +120,7 @@ def onboarding() -> Any:
     if current_user.org_id is not None:
         return redirect("/")
     user: User = current_user._get_current_object()  # type: ignore[attr-defined]
-    heading, submit = "Complete your registration · 가입 완료하기", "Continue · 계속"
+    heading, submit = _("Complete your registration"), _("Continue")
     if request.method == "GET":
         data = RegistrationData(email=user.email, name=user.name or "",
                                 notify_kakao=bool(user.kakao_id))
@@ -143,19 +137,16 @@ def onboarding() -> Any:
             if outcome == "pending":
                 notify_join_request(current_app._get_current_object(), db_session(), user)  # type: ignore[attr-defined]
                 logout_user()
-                return message_page("Request sent · 가입 요청 완료", PENDING_TEXT[:1] +
-                                    [PENDING_TEXT[1]], 202)
+                return message_page(_("Request sent"), [_(PENDING_TEXT)], 202)
             return redirect("/")
     return registration_page(data, mode="onboarding", heading=heading, submit_label=submit,
                              email_fixed=True, with_password=False, status=400)
 
 
 def _invalid_invitation() -> Any:
-    return message_page("Invitation not valid · 유효하지 않은 초대",
-                        ["This invitation link is invalid, expired or already used. Ask your "
-                         "admin to invite you again.",
-                         "초대 링크가 유효하지 않거나 만료되었거나 이미 사용되었습니다. "
-                         "관리자에게 다시 초대를 요청하세요."], 404)
+    return message_page(_("Invitation not valid"),
+                        [_("This invitation link is invalid, expired or already used. Ask your "
+                           "admin to invite you again.")], 404)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -165,33 +156,33 @@ def invitation(token: str) -> Any:
     if inv is None:
         return _invalid_invitation()
     org = db.get(Organization, inv.org_id)
-    context = {"org_name": org.name, "role": inv.role}
+    context = {"org_name": org.name, "role": inv.role,
+               "role_label": _(ROLE_LABELS.get(inv.role, inv.role))}
     here = url_for("accounts.invitation", token=token)
     existing = user_by_email(db, inv.email)
     signed_in: User | None = (current_user._get_current_object()  # type: ignore[attr-defined]
                               if current_user.is_authenticated else None)
     if signed_in is not None and signed_in.email != inv.email:
-        return message_page("Another account is logged in · 다른 계정으로 로그인됨",
-                            [f"This invitation is for {inv.email}; you are logged in as "
-                             f"{signed_in.email}. Log out, then open the link again.",
-                             "이 초대는 다른 이메일 주소로 발송되었습니다. 로그아웃한 뒤 "
-                             "링크를 다시 여세요."], 409,
-                            [("Log out · 로그아웃", url_for("auth.logout"))])
+        return message_page(_("Another account is logged in"),
+                            [_("This invitation is for %(email)s; you are logged in as "
+                               "%(me)s. Log out, then open the link again.",
+                               email=inv.email, me=signed_in.email)], 409,
+                            [(_("Log out"), url_for("auth.logout"))])
     if existing is not None and existing.org_id is not None:
-        return message_page("Already registered · 이미 가입됨",
-                            ["An account with this email already belongs to an organisation.",
-                             "이 이메일의 계정은 이미 조직에 속해 있습니다."], 409,
-                            [("Log in · 로그인", url_for("auth.login"))])
+        return message_page(_("Already registered"),
+                            [_("An account with this email already belongs to an "
+                               "organisation.")], 409,
+                            [(_("Log in"), url_for("auth.login"))])
     if existing is not None and signed_in is None:
         # An account without organisation (e.g. created with Kakao): it must log in first.
-        return message_page("Log in to accept · 로그인 후 수락",
-                            [f"{inv.email} already has an account. Log in, then this "
-                             f"invitation to {org.name} completes.",
-                             "이미 계정이 있습니다. 로그인하면 초대 수락이 완료됩니다."], 200,
-                            [("Log in · 로그인", url_for("auth.login", next=here)),
-                             ("Log in with Kakao · 카카오 로그인",
+        return message_page(_("Log in to accept"),
+                            [_("%(email)s already has an account. Log in, then this "
+                               "invitation to %(org)s completes.", email=inv.email,
+                               org=org.name)], 200,
+                            [(_("Log in"), url_for("auth.login", next=here)),
+                             (_("Log in with Kakao"),
                               url_for("kakao.login", next=here))])
-    heading, submit = "Accept invitation · 초대 수락", "Join · 가입하기"
+    heading, submit = _("Accept invitation"), _("Join")
     new_user = existing is None
     page = dict(mode="invite", heading=heading, submit_label=submit, email_fixed=True,
                 with_password=new_user, with_organisation=False, invitation=context)
@@ -203,7 +194,7 @@ def invitation(token: str) -> Any:
     if new_user and not allow("REGISTER_RATE_LIMIT", client_ip() or "-"):
         data = read_registration(request.form, fixed_email=inv.email, with_password=new_user,
                                  with_organisation=False)
-        data.errors["form"] = THROTTLED
+        data.errors["form"] = _(THROTTLED)
         return registration_page(data, status=429, **page)
     data = read_registration(request.form, fixed_email=inv.email, with_password=new_user,
                              with_organisation=False)
@@ -222,6 +213,6 @@ def invitation(token: str) -> Any:
         if committed:
             if new_user:
                 _start_session(user, "invitation")
-            flash(f"Welcome to {org.name}! · {org.name}에 오신 것을 환영합니다!", "success")
+            flash(_("Welcome to %(org)s!", org=org.name), "success")
             return redirect("/")
     return registration_page(data, status=400, **page)

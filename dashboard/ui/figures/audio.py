@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from scipy.signal import stft, welch
 
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.ui.figures.base import base_layout, empty_figure, local_ms
 
 N_FFT = 1024
@@ -134,7 +134,7 @@ def waveform_envelope(y: np.ndarray, sr: int, max_points: int = 2000
 
 def figure_spectrogram(mel: MelSpectrogram, title: str = "", height: int = 300) -> go.Figure:
     if mel.db.size == 0:
-        return empty_figure(tr("No audio.", "오디오가 없습니다."), height)
+        return empty_figure(_("No audio."), height)
     fig = go.Figure(go.Heatmap(
         x=mel.times, y=mel.freqs, z=mel.db, colorscale="Magma", zsmooth="best",
         colorbar={"title": {"text": "dB", "side": "right"}, "thickness": 10},
@@ -142,7 +142,7 @@ def figure_spectrogram(mel: MelSpectrogram, title: str = "", height: int = 300) 
     ))
     fig.update_layout(**base_layout(height, hovermode="closest",
                                     title={"text": title, "font": {"size": 13}, "x": 0.01}))
-    fig.update_xaxes(title=tr("Time (s)", "시간 (초)"))
+    fig.update_xaxes(title=_("Time (s)"))
     ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000)
              if mel.freqs[0] <= f <= mel.freqs[-1]]
     fig.update_yaxes(title="Hz", type="log", tickvals=ticks,
@@ -153,7 +153,7 @@ def figure_spectrogram(mel: MelSpectrogram, title: str = "", height: int = 300) 
 def figure_waveform(y: np.ndarray, sr: int, height: int = 200) -> go.Figure:
     t, lo, hi = waveform_envelope(y, sr)
     if t.size == 0:
-        return empty_figure(tr("No audio.", "오디오가 없습니다."), height)
+        return empty_figure(_("No audio."), height)
     fig = go.Figure([
         go.Scatter(x=t, y=hi, mode="lines", line={"width": 0.8, "color": "#1c7ed6"},
                    hoverinfo="skip", showlegend=False),
@@ -162,8 +162,8 @@ def figure_waveform(y: np.ndarray, sr: int, height: int = 200) -> go.Figure:
                    hovertemplate="%{x:.3f} s<extra></extra>"),
     ])
     fig.update_layout(**base_layout(height, hovermode="closest"))
-    fig.update_xaxes(title=tr("Time (s)", "시간 (초)"))
-    fig.update_yaxes(title=tr("Amplitude", "진폭"), fixedrange=True)
+    fig.update_xaxes(title=_("Time (s)"))
+    fig.update_yaxes(title=_("Amplitude"), fixedrange=True)
     return fig
 
 
@@ -173,14 +173,14 @@ def figure_spectrum(spec: Spectrum, f0: float | None, baseline: Spectrum | None 
     """Spectrum (and a baseline's, dashed) with a marker at the motor frequency f0
     and its harmonics."""
     if spec.freqs.size == 0:
-        return empty_figure(tr("No audio.", "오디오가 없습니다."), height)
+        return empty_figure(_("No audio."), height)
     fig = go.Figure()
     if baseline is not None and baseline.freqs.size:
         fig.add_trace(go.Scatter(x=baseline.freqs, y=baseline.db, mode="lines",
-                                 name=labels[1] or tr("Baseline", "기준"),
+                                 name=labels[1] or _("Baseline"),
                                  line={"color": "#868e96", "width": 1, "dash": "dot"}))
     fig.add_trace(go.Scatter(x=spec.freqs, y=spec.db, mode="lines",
-                             name=labels[0] or tr("This clip", "이 녹음"),
+                             name=labels[0] or _("This clip"),
                              line={"color": "#1c7ed6", "width": 1.4}))
     nyquist = float(spec.freqs[-1])
     for k, freq in enumerate(harmonic_frequencies(f0, nyquist), start=1):
@@ -206,12 +206,12 @@ def figure_waterfall(spectra: Sequence[tuple[dt.datetime, Spectrum]], tz: str | 
     """Spectra of successive recordings stacked upwards, oldest at the bottom, each
     shifted by ``offset_db``: a line that grows or moves over time stands out."""
     if not spectra:
-        return empty_figure(tr("No recordings to compare yet.", "비교할 녹음이 아직 없습니다."),
+        return empty_figure(_("No recordings to compare yet."),
                             height)
     ordered = sorted(spectra, key=lambda item: item[0])
     fig = go.Figure()
     n = len(ordered)
-    stamps = local_ms([ts for ts, _ in ordered], tz)
+    stamps = local_ms([ts for ts, _spec in ordered], tz)
     for i, ((_ts, spec), stamp) in enumerate(zip(ordered, stamps, strict=True)):
         keep = spec.freqs <= max_hz
         shade = int(60 + 150 * i / max(n - 1, 1))
@@ -223,6 +223,6 @@ def figure_waterfall(spectra: Sequence[tuple[dt.datetime, Spectrum]], tz: str | 
         ))
     fig.update_layout(**base_layout(height, hovermode="closest", showlegend=False))
     fig.update_xaxes(title="Hz", range=[0, max_hz])
-    fig.update_yaxes(title=tr(f"dB (+{offset_db:.0f} per recording)",
-                              f"dB (녹음마다 +{offset_db:.0f})"), showticklabels=False)
+    fig.update_yaxes(title=_("dB (+%(offset_db)s per recording)",
+                             offset_db=format(offset_db, ".0f")), showticklabels=False)
     return fig

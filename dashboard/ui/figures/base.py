@@ -9,36 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc
 
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
+from dashboard.core.status import (  # noqa: F401  (re-exported for the figure modules)
+    HEALTH_BANDS,
+    STATUS_BADGE,
+    STATUS_COLORS,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    score_status,
+)
+from dashboard.core.timezones import local_text, zone  # noqa: F401  (re-exported)
 
-STATUS_COLORS = {
-    "healthy": "#198754",
-    "watch": "#0dcaf0",
-    "warning": "#ffc107",
-    "critical": "#dc3545",
-    "learning": "#adb5bd",
-    "offline": "#343a40",
-}
-# Bootstrap colour names for dbc.Badge.
-STATUS_BADGE = {
-    "healthy": "success",
-    "watch": "info",
-    "warning": "warning",
-    "critical": "danger",
-    "learning": "secondary",
-    "offline": "dark",
-}
-STATUS_ORDER = ("critical", "warning", "watch", "healthy", "learning", "offline")
-# Score cut-offs of the health levels (the same as ml.baseline.health_level).
-HEALTH_BANDS = (("healthy", 70.0, 100.0), ("watch", 45.0, 70.0), ("warning", 20.0, 45.0),
-                ("critical", 0.0, 20.0))
 FONT = "system-ui, -apple-system, 'Segoe UI', 'Noto Sans KR', 'Malgun Gothic', sans-serif"
 GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False,
                                 "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -64,31 +51,7 @@ def graph_style(height: int | float | go.Figure | None) -> dict[str, str]:
 
 
 def status_label(status: str) -> str:
-    labels = {
-        "healthy": tr("Healthy", "정상"),
-        "watch": tr("Watch", "관찰"),
-        "warning": tr("Warning", "주의"),
-        "critical": tr("Critical", "위험"),
-        "learning": tr("Learning", "학습 중"),
-        "offline": tr("Offline", "오프라인"),
-    }
-    return labels.get(status, status)
-
-
-def score_status(score: float | None) -> str:
-    if score is None or not np.isfinite(score):
-        return "learning"
-    for status, low, _high in HEALTH_BANDS:
-        if score >= low:
-            return status
-    return "critical"
-
-
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 def local_ms(ts: pd.Series | pd.DatetimeIndex | list[dt.datetime], tz: str | None) -> np.ndarray:
@@ -102,14 +65,6 @@ def local_ms(ts: pd.Series | pd.DatetimeIndex | list[dt.datetime], tz: str | Non
         return np.zeros(0, dtype="float64")
     wall = index.tz_convert(zone(tz)).tz_localize(None)
     return wall.as_unit("ms").asi8.astype("float64")
-
-
-def local_text(ts: dt.datetime | None, tz: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if ts is None:
-        return "—"
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=dt.UTC)
-    return ts.astimezone(zone(tz)).strftime(fmt)
 
 
 def base_layout(height: int | None = None, **extra: Any) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.core.i18n import tr
-from dashboard.fleet.timeseries import METRICS
+from dashboard.core.i18n import _
+from dashboard.core.sensors import METRIC_KEYS, METRICS
 from dashboard.ui.figures.base import (
     HEALTH_BANDS,
     STATUS_COLORS,
@@ -43,7 +43,7 @@ def _note_marks(fig: go.Figure, notes: Sequence[tuple[dt.datetime, str]], tz: st
     add_shape/add_annotation, which made 20 notes cost 0.4 s."""
     if not notes:
         return
-    xs = local_ms([ts for ts, _ in notes], tz)
+    xs = local_ms([ts for ts, _text in notes], tz)
     shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
                "line": {"color": NOTE_COLOR, "width": 1, "dash": "dot"}, "layer": "below"}
               for x in xs]
@@ -60,22 +60,22 @@ def figure_sensors(frame: pd.DataFrame, width_s: int, tz: str | None = "UTC",
                    x_range: tuple[dt.datetime, dt.datetime] | None = None) -> go.Figure:
     """One subplot per metric that has data: the bucket mean as a line inside a
     shaded band from the bucket's min to its max."""
-    present = [m for m in METRICS
-               if f"{m[0]}_mean" in frame and frame[f"{m[0]}_mean"].notna().any()]
+    present = [m for m in METRICS.values()
+               if f"{m.key}_mean" in frame and frame[f"{m.key}_mean"].notna().any()]
     if frame.empty or not present:
-        return empty_figure(tr("No sensor readings in this time range.",
-                               "이 기간에 센서 데이터가 없습니다."))
+        return empty_figure(_("No sensor readings in this time range."))
     data = _with_gaps(frame, width_s)
     x = local_ms(data["ts"], tz)
     fig = make_subplots(rows=len(present), cols=1, shared_xaxes=True, vertical_spacing=0.04,
-                        subplot_titles=[f"{tr(en, ko)} ({unit})" for _c, en, ko, unit in present])
-    for row, (col, en, ko, unit) in enumerate(present, start=1):
-        color = METRIC_COLORS[METRICS.index((col, en, ko, unit)) % len(METRIC_COLORS)]
+                        subplot_titles=[f"{_(m.label)} ({m.unit})" for m in present])
+    for row, metric in enumerate(present, start=1):
+        col = metric.key
+        color = METRIC_COLORS[METRIC_KEYS.index(col) % len(METRIC_COLORS)]
         # float32 is plenty for a sensor value on screen and halves the JSON.
         lo = data[f"{col}_min"].to_numpy("float32")
         mean = data[f"{col}_mean"].to_numpy("float32")
         hi = data[f"{col}_max"].to_numpy("float32")
-        name = tr(en, ko)
+        name = _(metric.label)
         fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line={"width": 0}, showlegend=False,
                                  hoverinfo="skip", connectgaps=False), row=row, col=1)
         fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line={"width": 0}, fill="tonexty",
@@ -84,7 +84,7 @@ def figure_sensors(frame: pd.DataFrame, width_s: int, tz: str | None = "UTC",
         fig.add_trace(go.Scatter(
             x=x, y=mean, mode="lines", name=name, line={"color": color, "width": 1.5},
             customdata=np.column_stack([lo, hi]), connectgaps=False, showlegend=False,
-            hovertemplate=(f"{name}: %{{y:.2f}} {unit} "
+            hovertemplate=(f"{name}: %{{y:.2f}} {metric.unit} "
                            f"(%{{customdata[0]:.2f}}–%{{customdata[1]:.2f}})<extra></extra>"),
         ), row=row, col=1)
     layout = base_layout(height=130 + 150 * len(present), showlegend=False)
@@ -109,8 +109,7 @@ def figure_health_timeline(frame: pd.DataFrame, tz: str | None = "UTC",
     """Health score (0-100) of each diagnosis, coloured by level, over the level
     bands; bucketed series also show each bucket's worst score."""
     if frame.empty:
-        fig = empty_figure(tr("No diagnoses in this time range.",
-                              "이 기간에 진단 결과가 없습니다."), height=280)
+        fig = empty_figure(_("No diagnoses in this time range."), height=280)
         _note_marks(fig, notes, tz)
         return fig
     x = local_ms(frame["ts"], tz)
@@ -123,13 +122,13 @@ def figure_health_timeline(frame: pd.DataFrame, tz: str | None = "UTC",
     if bucketed:
         fig.add_trace(go.Scatter(
             x=x, y=frame["health_min"].to_numpy("float64"), mode="lines",
-            name=tr("Worst in period", "구간 최저"),
+            name=_("Worst in period"),
             line={"color": STATUS_COLORS["critical"], "width": 1, "dash": "dot"},
             hovertemplate="%{y:.0f}<extra></extra>"))
     colors = [STATUS_COLORS[score_status(s)] for s in scores]
     labels = frame["label"].fillna("").astype(str).to_numpy()
     fig.add_trace(go.Scatter(
-        x=x, y=scores, mode="lines+markers", name=tr("Health score", "건강도"),
+        x=x, y=scores, mode="lines+markers", name=_("Health score"),
         line={"color": "#495057", "width": 1.2},
         marker={"color": colors, "size": 6 if len(frame) < 400 else 4},
         customdata=labels,
@@ -137,7 +136,7 @@ def figure_health_timeline(frame: pd.DataFrame, tz: str | None = "UTC",
                        else "%{y:.0f}<extra></extra>"),
     ))
     fig.update_layout(**base_layout(height=280, showlegend=bucketed))
-    fig.update_yaxes(range=[0, 102], title=tr("Health", "건강도"), fixedrange=True)
+    fig.update_yaxes(range=[0, 102], title=_("Health"), fixedrange=True)
     fig.update_xaxes(type="date")
     if x_range is not None:
         fig.update_xaxes(range=list(local_ms(list(x_range), tz)))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from dashboard.core.i18n import tr
+from dashboard.core.i18n import _
 from dashboard.ui.figures.base import HEALTH_BANDS, STATUS_COLORS, base_layout, empty_figure
 
 LINE_COLORS = ("#e03131", "#f08c00", "#1971c2", "#2f9e44", "#9c36b5", "#0c8599", "#e8590c",
@@ -21,8 +21,7 @@ def figure_health_trend(rows: Sequence[tuple[dt.date, int, str, float, int]],
                         max_lines: int = 6, height: int = 320) -> go.Figure:
     """``rows`` as from ``dashboard.fleet.history.daily_health``."""
     if not rows:
-        return empty_figure(tr("No diagnoses match these filters.",
-                               "조건에 맞는 진단이 없습니다."), height)
+        return empty_figure(_("No diagnoses match these filters."), height)
     series: dict[int, list[tuple[dt.date, float, int]]] = defaultdict(list)
     names: dict[int, str] = {}
     totals: dict[dt.date, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -45,7 +44,7 @@ def figure_health_trend(rows: Sequence[tuple[dt.date, int, str, float, int]],
     if len(series) > 1:
         fig.add_trace(go.Scatter(
             x=days, y=[totals[d][0] / totals[d][1] for d in days], mode="lines",
-            name=tr(f"All {len(series)} compressors", f"전체 {len(series)}대 평균"),
+            name=_("All %(n_series)s compressors", n_series=len(series)),
             line={"color": "#343a40", "width": 3},
             hovertemplate="%{y:.1f}<extra></extra>",
         ))
@@ -58,13 +57,13 @@ def figure_health_trend(rows: Sequence[tuple[dt.date, int, str, float, int]],
             marker={"size": 5}, customdata=[n for _d, _m, n in points],
             hovertemplate=f"{names[cid]}: %{{y:.1f}} (n=%{{customdata}})<extra></extra>",
         ))
-    title = (tr(f"Lowest {len(worst)} of {len(series)} compressors",
-                f"{len(series)}대 중 가장 낮은 {len(worst)}대")
+    title = (_("Lowest %(n_worst)s of %(n_series)s compressors", n_worst=len(worst),
+                                                                             n_series=len(series))
              if len(series) > len(worst) else "")
     fig.update_layout(**base_layout(height, title={"text": title, "font": {"size": 12},
                                                    "x": 0.01}))
     fig.update_layout(margin={"l": 48, "r": 12, "t": 56, "b": 36})
-    fig.update_yaxes(range=[0, 102], title=tr("Daily mean health", "일 평균 건강도"),
+    fig.update_yaxes(range=[0, 102], title=_("Daily mean health"),
                      fixedrange=True)
     fig.update_xaxes(type="date")
     return fig
