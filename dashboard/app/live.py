@@ -34,13 +34,23 @@ MAX_STREAM_SECONDS = 1800
 USER_CHECK_SECONDS = 60
 
 
+_TEXTS: dict[str, str] = {}  # event id -> its message: encoded once for every stream
+
+
 def sse(event: Event | None, kind: str | None = None, data: Any = None) -> str:
     """One message in the text/event-stream format."""
     if event is not None:
-        body = json.dumps({"at": event.at, **event.data}, separators=(",", ":"), default=str)
-        head = f"id: {event.id}\nevent: {event.type}\n" if event.type != "resync" \
-            else "event: resync\n"
-        return f"{head}data: {body}\n\n"
+        text = _TEXTS.get(event.id)
+        if text is None:
+            body = json.dumps({"at": event.at, **event.data}, separators=(",", ":"),
+                              default=str)
+            head = f"id: {event.id}\nevent: {event.type}\n" if event.type != "resync" \
+                else "event: resync\n"
+            text = f"{head}data: {body}\n\n"
+            if len(_TEXTS) > 4000:
+                _TEXTS.clear()
+            _TEXTS[event.id] = text
+        return text
     return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from dashboard.core.events import Event
 
 log = logging.getLogger("signalcraft.activity")
-FLUSH_SECONDS = 0.25
+FLUSH_SECONDS = 0.4
 
 
 class ReadingsNotifier:
@@ -64,7 +64,7 @@ class ReadingsNotifier:
             time.sleep(self.flush_seconds)
             with self._lock:
                 busy = bool(self._pending)
-                if not busy and idle >= 240:  # ends after a minute without readings
+                if not busy and idle >= 150:  # ends after a minute without readings
                     self._thread = None
                     return
             idle = 0 if busy else idle + 1
