@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from dashboard.core.blobs import StoreUnavailable, audio_store
@@ -243,6 +244,14 @@ def _http_error(exc: HTTPException) -> Any:
     code = {413: "payload_too_large", 404: "not_found", 405: "method_not_allowed"}.get(
         exc.code or 400, "bad_request")
     return ApiError(exc.code or 400, code, exc.description or exc.name).response()
+
+
+@bp.errorhandler(PoolTimeout)
+def _pool_exhausted(_exc: PoolTimeout) -> Any:
+    # Every connection busy for longer than the pool waits: overloaded, not broken.
+    db_session().rollback()
+    return ApiError(503, "unavailable", "server busy; retry later",
+                    {"Retry-After": "5"}).response()
 
 
 @bp.errorhandler(OperationalError)

@@ -73,10 +73,10 @@ def ingest_engine(app: Flask) -> sa.Engine:
     with _INGEST_LOCK:  # one pool per process and database, whatever the app objects
         engine = _INGEST_ENGINES.get(url)
         if engine is None:
-            # A fixed pool: under a burst, calls wait their turn for a connection rather
-            # than open (and close) a new server backend each, which costs more than
-            # the call.
-            engine = sa.create_engine(url, pool_size=8, max_overflow=0, pool_timeout=20,
+            # Mostly a fixed pool: under a burst, calls wait their turn for a connection
+            # rather than each open (and close) a server backend, which costs more than
+            # the call; a wait past pool_timeout answers 503 (ingestion/api.py).
+            engine = sa.create_engine(url, pool_size=10, max_overflow=5, pool_timeout=15,
                                       isolation_level="AUTOCOMMIT", pool_pre_ping=False)
             _INGEST_ENGINES[url] = engine
     return engine
