@@ -5,10 +5,15 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8050")
-# gthread: a slow callback holds one thread, not a whole worker (STACK-NOTES.md).
-worker_class = "gthread"
+# gthread: a slow callback holds one thread, not a whole worker (STACK-NOTES.md), and
+# each open browser tab holds one thread with its event stream (dashboard/app/live.py):
+# an idle stream is a thread blocked on a queue, ~100 kB and no CPU, so threads are
+# many. A worker whose threads are all taken queues new requests behind the streams,
+# so keep threads above the tabs a worker may hold (bench/load.py measured the
+# choice against gevent: README "Speed").
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = int(os.environ.get("GUNICORN_THREADS", "256"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5

@@ -7,10 +7,10 @@ from sqlalchemy.engine import make_url
 
 
 def fresh_database(url: str) -> str:
-    """Drop and re-create the database ``url`` names (only ``bench_*`` ones), migrate
-    it to head and return ``url``."""
+    """Drop and re-create the database ``url`` names (only ``bench_*`` ones, or a
+    test database's ``test_*_x`` siblings), migrate it to head and return ``url``."""
     name = make_url(url).database or ""
-    if not name.startswith("bench_"):
+    if not (name.startswith("bench_") or (name.startswith("test_") and name.count("_") >= 2)):
         raise SystemExit(f"refusing to drop {name!r}: benchmarks use bench_* databases only")
     admin = make_url(url).set(database="postgres")
     engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")

@@ -6,11 +6,17 @@
 ``X-Device-Id``, ``X-Seq``). First batches are spread over the first 10 s and first
 clips over the first clip interval, as a real fleet's would be.
 
-``DashboardUser``: logs in through the real form (GET /login for the CSRF token, POST
-the credentials), then every 5-15 s opens a page the way the browser does (the HTML,
-``/_dash-layout``, ``/_dash-dependencies``, the pages router callback) and fires that
-page's callbacks (fleet refresh; compressor header, sensors and health timeline;
-history grid block) plus the alert badge. Callback bodies are built from the
+Dashboard users log in through the real form (GET /login for the CSRF token, POST the
+credentials), open a page the way the browser does (the HTML, ``/_dash-layout``,
+``/_dash-dependencies``, the pages router callback, the page's callbacks and the
+alert badge) and hold the page's event stream (``/api/live/events``) open, reacting to
+its events as ``assets/live.js`` does: a diagnosis that changes a card's status, a
+device back online, a fleet change or a resync re-fetches the fleet view (at most every
+3 s); news of the compressor on screen re-fetches its header (10 s) and charts (30 s);
+an incident carries the alert badge's count and toast, so nothing is fetched for it.
+Every event's delay from being stored to arriving here is recorded as ``event: <type>``.
+``ViewerUser`` (90 %) keeps one page open; ``NavigatorUser`` (10 %) also opens another
+page or changes the fleet filters every 5-15 s. Callback bodies are built from the
 server's own ``/_dash-dependencies``, so they follow the app when callbacks change.
 
 Reads its settings from the JSON file named by ``$LOAD_CONFIG``; on exit writes its
@@ -26,8 +32,11 @@ import random
 import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-from locust import FastHttpUser, between, events, task
+import gevent
+import gevent.socket
+from locust import FastHttpUser, between, constant, events, task
 
 CONFIG: dict[str, Any] = json.loads(open(os.environ["LOAD_CONFIG"]).read())
 DEVICES: list[dict[str, Any]] = CONFIG["devices"]
@@ -46,7 +55,8 @@ COUNTERS = {"batches_ok": 0, "batches_failed": 0, "readings_sent": 0, "readings_
             "readings_duplicates": 0, "readings_in_failed_batches": 0,
             "readings_in_flight": 0,
             "clips_sent": 0, "clips_accepted": 0, "clips_duplicate": 0,
-            "logins_ok": 0, "logins_failed": 0, "devices_started": 0, "dash_users_started": 0}
+            "logins_ok": 0, "logins_failed": 0, "devices_started": 0, "dash_users_started": 0,
+            "streams_opened": 0, "streams_dropped": 0, "events_received": 0}
 _DEPENDENCIES: list[dict[str, Any]] = []
 
 
@@ -157,8 +167,13 @@ def callback_body(output: str, values: dict[str, Any], triggered: str | None = N
             "changedPropIds": [triggered or f"{inputs[0]['id']}.{inputs[0]['property']}"]}
 
 
+NAVIGATING = float(CONFIG.get("navigating_share", 0.1))
+_NAVIGATORS = max(1, round(len(ACCOUNTS) * NAVIGATING)) if ACCOUNTS else 0
+THROTTLE_S = {"fleet": 3.0, "header": 10.0, "charts": 30.0, "badge": 2.0}
+
+
 class DashboardUser(FastHttpUser):
-    fixed_count = len(ACCOUNTS)
+    abstract = True
     wait_time = between(5, 15)
 
     def on_start(self) -> None:
@@ -166,7 +181,31 @@ class DashboardUser(FastHttpUser):
         self.account = ACCOUNTS[next(_account_index) % len(ACCOUNTS)]
         self.rng = random.Random(self.account["email"])
         self.logged_in = False
+        self.page = "/"
+        self.cid = ""
+        self.view = "auto"
+        self.last_run: dict[str, float] = {}
+        self.pending: set[str] = set()
+        self.stream_greenlet = None
         self.login()
+        if self.logged_in:
+            self.first_page()
+            self.stream_greenlet = gevent.spawn(self.stream_forever)
+
+    def on_stop(self) -> None:
+        if self.stream_greenlet is not None:
+            self.stream_greenlet.kill(block=False)
+
+    def first_page(self) -> None:
+        """Which page this user keeps open: the fleet for most, a compressor or the
+        history for some (as plant managers and analysts would)."""
+        pick = self.rng.random()
+        if pick < 0.6:
+            self.fleet()
+        elif pick < 0.9:
+            self.compressor()
+        else:
+            self.history()
 
     def login(self) -> None:
         resp = self.client.get("/login", name="login: GET /login form")
@@ -209,37 +248,176 @@ class DashboardUser(FastHttpUser):
         if _DEPENDENCIES:
             self.callback("cb: pages router (page content)", "_pages_content.children",
                           {"_pages_location.pathname": path, "_pages_location.search": ""})
-            self.callback("cb: alerts badge", "alerts-badge-count.children",
-                          {"alerts-badge-interval.n_intervals": 0})
+            self.badge()
 
-    @task(4)
+    # ---------------------------------------------------------------- what pages fetch
+    def badge(self) -> None:
+        self.callback("cb: alerts badge", "alerts-badge-count.children",
+                      {"alerts-badge-live.data": 1})
+
+    def fleet_refresh(self, name: str = "cb: fleet refresh", statuses: list | None = None
+                      ) -> None:
+        self.callback(name, "health-grid.children",
+                      {"health-live.data": int(time.time() * 1000),
+                       "health-view.value": self.view, "health-status.value": statuses or []},
+                      triggered="health-live.data")
+
+    def compressor_values(self) -> dict[str, Any]:
+        return {"compressor-id.data": self.cid, "compressor-live.value": True,
+                "compressor-range.value": "24h", "compressor-interval.n_intervals": 0}
+
     def fleet(self) -> None:
-        if not self.logged_in:
-            return self.login()
+        self.page = "/"
         self.open_page("/", "/")
-        self.callback("cb: fleet refresh", "health-grid.children",
-                      {"health-interval.n_intervals": 1})
+        self.fleet_refresh()
 
-    @task(4)
     def compressor(self) -> None:
-        if not self.logged_in:
-            return self.login()
-        cid = str(self.rng.choice(COMPRESSOR_IDS))
-        self.open_page(f"/compressor/{cid}", "/compressor/[id]")
-        values = {"compressor-id.data": cid, "compressor-live.value": True,
-                  "compressor-range.value": "24h", "compressor-interval.n_intervals": 0}
+        self.cid = str(self.rng.choice(COMPRESSOR_IDS))
+        self.page = "compressor"
+        self.open_page(f"/compressor/{self.cid}", "/compressor/[id]")
+        values = self.compressor_values()
         self.callback("cb: compressor header", "compressor-header.children", values)
         self.callback("cb: compressor sensors 24 h", "compressor-sensors.figure", values)
         self.callback("cb: compressor health timeline", "compressor-timeline.figure", values)
 
-    @task(2)
     def history(self) -> None:
-        if not self.logged_in:
-            return self.login()
+        self.page = "history"
         self.open_page("/history", "/history")
         self.callback("cb: history grid block", "history-grid.getRowsResponse",
                       {"history-grid.getRowsRequest": {"startRow": 0, "endRow": 100,
                                                        "sortModel": [], "filterModel": {}}})
+
+    # ---------------------------------------------------------------- the stream
+    def throttled(self, key: str, action) -> None:
+        """Run now, or once the key's gap since its last run has passed (live.js)."""
+        gap = THROTTLE_S[key]
+        wait = self.last_run.get(key, 0.0) + gap - time.time()
+        if wait <= 0:
+            self.last_run[key] = time.time()
+            gevent.spawn(action)
+        elif key not in self.pending:
+            self.pending.add(key)
+
+            def later() -> None:
+                gevent.sleep(wait)
+                self.pending.discard(key)
+                self.last_run[key] = time.time()
+                action()
+
+            gevent.spawn(later)
+
+    def react(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "resync":  # incidents carry the badge and toast themselves (live.js)
+            self.throttled("badge", self.badge)
+        if self.page == "/":
+            if (kind == "diagnosis" and data.get("status") != data.get("previous_status")) \
+                    or kind in ("status", "fleet", "resync") \
+                    or (kind == "readings" and data.get("online")):
+                self.throttled("fleet", self.fleet_refresh)
+        elif self.page == "compressor":
+            cid = int(self.cid)
+            mine = (kind == "resync" or data.get("compressor") == cid
+                    or cid in (data.get("compressors") or ()))
+            if mine:
+                values = self.compressor_values()
+                self.throttled("header", lambda: self.callback(
+                    "cb: compressor header", "compressor-header.children",
+                    {**values, "compressor-live-header.data": 1},
+                    "compressor-live-header.data"))
+                if kind in ("diagnosis", "readings", "resync"):
+                    self.throttled("charts", lambda: self.callback(
+                        "cb: compressor sensors 24 h", "compressor-sensors.figure",
+                        {**values, "compressor-live-charts.data": 1},
+                        "compressor-live-charts.data"))
+
+    def stream_forever(self) -> None:
+        while True:
+            try:
+                self.stream_once()
+            except (OSError, ValueError) as exc:
+                COUNTERS["streams_dropped"] += 1
+                events.request.fire(request_type="SSE", name="stream: (re)connect",
+                                    response_time=0, response_length=0, exception=exc,
+                                    context={})
+            gevent.sleep(3.0)  # retry: 3000
+
+    def stream_once(self) -> None:
+        url = urlsplit(self.host)
+        cookies = "; ".join(f"{c.name}={c.value}" for c in self.client.cookiejar)
+        sock = gevent.socket.create_connection((url.hostname, url.port or 80), timeout=60)
+        try:
+            # HTTP/1.0: the body comes unchunked and ends when the server closes it.
+            sock.sendall((f"GET /api/live/events HTTP/1.0\r\nHost: {url.netloc}\r\n"
+                          f"Accept: text/event-stream\r\nCookie: {cookies}\r\n\r\n").encode())
+            reader = sock.makefile("rb")
+            status = reader.readline()
+            if b" 200 " not in status:
+                raise ValueError(f"stream answered {status[:60]!r}")
+            while reader.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            COUNTERS["streams_opened"] += 1
+            kind, data = "message", ""
+            for raw in reader:
+                line = raw.decode().rstrip("\r\n")
+                if line == "":
+                    if data:
+                        self.on_message(kind, data)
+                    kind, data = "message", ""
+                elif line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    data = line[5:].strip()
+        finally:
+            sock.close()
+
+    def on_message(self, kind: str, raw: str) -> None:
+        if kind in ("heartbeat", "ready"):
+            return
+        data = json.loads(raw)
+        COUNTERS["events_received"] += 1
+        at = data.get("at")
+        if isinstance(at, (int, float)):
+            events.request.fire(request_type="SSE", name=f"event: {kind}",
+                                response_time=max(0.0, (time.time() - at) * 1000),
+                                response_length=len(raw), exception=None, context={})
+        self.react(kind, data)
+
+
+class ViewerUser(DashboardUser):
+    """Keeps one page open on its stream; acts only on events."""
+    fixed_count = len(ACCOUNTS) - _NAVIGATORS
+    wait_time = constant(3600)
+
+    @task
+    def idle(self) -> None:
+        pass
+
+
+class NavigatorUser(DashboardUser):
+    """Also navigates and filters every 5-15 s."""
+    fixed_count = _NAVIGATORS
+
+    @task(4)
+    def go_fleet(self) -> None:
+        self.fleet()
+
+    @task(2)
+    def filter_fleet(self) -> None:
+        if self.page != "/":
+            return self.fleet()
+        self.view = self.rng.choice(["auto", "tiles", "cards"])
+        statuses = self.rng.choice([[], ["offline"], ["learning", "healthy"], ["warning"]])
+        if self.view == "cards" and not statuses:
+            statuses = ["warning"]  # full cards of a whole 1,000-device fleet: nobody reads those
+        self.fleet_refresh("cb: fleet filter", statuses)
+
+    @task(3)
+    def go_compressor(self) -> None:
+        self.compressor()
+
+    @task(1)
+    def go_history(self) -> None:
+        self.history()
 
 
 @events.quitting.add_listener
@@ -258,7 +436,31 @@ def _write_summary(environment: Any, **_kwargs: Any) -> None:
                 "p99_ms": e.get_response_time_percentile(0.99) if e.num_requests else 0,
                 "first": e.start_time, "last": e.last_request_timestamp}
 
+    def merged(prefix: str) -> dict[str, Any]:
+        """Percentiles over every entry whose name starts with ``prefix``."""
+        counts: dict[int, int] = {}
+        for e in stats.entries.values():
+            if e.name.startswith(prefix):
+                for ms, n in e.response_times.items():
+                    counts[ms] = counts.get(ms, 0) + n
+        total = sum(counts.values())
+
+        def pct(q: float) -> float:
+            if not total:
+                return 0.0
+            running = 0
+            for ms in sorted(counts):
+                running += counts[ms]
+                if running >= q * total:
+                    return float(ms)
+            return float(max(counts))
+
+        return {"count": total, "p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+                "max_ms": float(max(counts, default=0))}
+
     summary = {
+        "events_all": merged("event: "),
+        "device_all": merged("device: "),
         "entries": [entry(e) for e in sorted(stats.entries.values(), key=lambda e: e.name)],
         "total": entry(stats.total),
         "start": stats.total.start_time, "end": stats.total.last_request_timestamp,

@@ -30,8 +30,9 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "analysis": ("bench/analysis.py", ["--repeats", "50", "--throughput-clips", "100"]),
     "detection": ("bench/detection.py", []),
     "ingest": ("bench/ingest.py", ["--seconds", "5", "--devices", "100"]),
+    "ingest_path": ("bench/ingest_path.py", ["--calls", "200"]),
     "pages": ("bench/pages.py", ["--runs", "3"]),
-    "load": ("bench/load.py", ["--devices", "100", "--users", "10", "--duration", "60",
+    "load": ("bench/load.py", ["--devices", "100", "--users", "20", "--duration", "60",
                                "--clip-interval", "60", "--drain", "60"]),
 }
 

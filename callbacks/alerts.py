@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, html
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
@@ -177,6 +177,15 @@ def _clicked_index() -> int:
 
 
 def register(app: dash.Dash) -> None:
+    # Pushed (assets/live.js): incident events refresh the list; the interval is the
+    # fallback poll while the event stream is down.
+    app.clientside_callback(ClientsideFunction("live", "alertsList"),
+                            Output("alerts-live", "data"), Input("live-event", "data"),
+                            prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("live", "pollDisabled"),
+                            Output("alerts-interval", "disabled"),
+                            Input("live-status", "data"))
+
     @app.callback(
         Output("alerts-list", "children"),
         Output("alerts-filter-compressor", "options"),
@@ -185,10 +194,12 @@ def register(app: dash.Dash) -> None:
         Input("alerts-filter-state", "value"),
         Input("alerts-filter-severity", "value"),
         Input("alerts-filter-compressor", "value"),
+        Input("alerts-live", "data"),
     )
     @guarded("viewer")
     def refresh_alert_list(_n: int | None, _refresh: int | None, states: list | None,
-                           severities: list | None, compressor_id: int | None) -> tuple:
+                           severities: list | None, compressor_id: int | None,
+                           _pushed: int | None = None) -> tuple:
         session = db_session()
         org_id = current_user.org_id
         _sites, compressors = scope_options(session, org_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, html
+from dash import ClientsideFunction, Input, Output, State, html
 from flask_login import current_user
 
 from callbacks.guard import guarded
@@ -19,6 +19,7 @@ from dashboard.alerts.queries import (
 )
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _, current_language
+from dashboard.core.snapshots import snapshots
 
 SEVERITY_COLORS = {"critical": "danger", "warning": "warning", "info": "info"}
 TOAST_MS = 12000
@@ -44,20 +45,33 @@ def alert_toast(row: AlertRow) -> dbc.Toast:
 
 
 def register(app: dash.Dash) -> None:
+    # Pushed (assets/live.js): an incident event refreshes the badge; the interval is
+    # the fallback poll while the event stream is down.
+    app.clientside_callback(ClientsideFunction("live", "badge"),
+                            Output("alerts-badge-live", "data"), Input("live-event", "data"),
+                            prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("live", "pollDisabled"),
+                            Output("alerts-badge-interval", "disabled"),
+                            Input("live-status", "data"))
+
     @app.callback(
         Output("alerts-badge-count", "children"),
         Output("alerts-badge-count", "className"),
         Output("alerts-toasts", "children"),
         Output("alerts-badge-seen", "data"),
         Input("alerts-badge-interval", "n_intervals"),
+        Input("alerts-badge-live", "data"),
         State("alerts-badge-seen", "data"),
     )
     @guarded("viewer")
-    def refresh_alert_badge(_n: int | None, seen: int | None) -> tuple:
+    def refresh_alert_badge(_n: int | None, _pushed: int | None = None,
+                            seen: int | None = None) -> tuple:
         session = db_session()
         org_id = current_user.org_id
-        text, class_name = badge_text(open_alert_count(session, org_id))
-        newest = newest_alert_id(session, org_id)
+        # Shared by every open tab of the organisation; recomputed on incident events.
+        count, newest = snapshots().get("alerts", org_id, lambda: (
+            open_alert_count(session, org_id), newest_alert_id(session, org_id)))
+        text, class_name = badge_text(count)
         if not isinstance(seen, int) or seen > newest:
             # First look in this tab (or another org's id left in storage): no toasts.
             return text, class_name, dash.no_update, newest

@@ -10,7 +10,7 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Input, Output, State, ctx, dcc, html
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
 from flask_login import current_user
@@ -174,7 +174,8 @@ def timeline_chart(compressor_id: str | None, range_choice: str | None,
 
 
 def _skip_refresh_when_paused(live: bool | None) -> None:
-    if ctx.triggered_id == "compressor-interval" and not live:
+    if ctx.triggered_id in ("compressor-interval", "compressor-live-header",
+                            "compressor-live-charts") and not live:
         raise PreventUpdate
 
 
@@ -184,12 +185,25 @@ def register(app: dash.Dash) -> None:
         Output("compressor-body", "style"),
         Input("compressor-id", "data"),
         Input("compressor-interval", "n_intervals"),
+        Input("compressor-live-header", "data"),
         State("compressor-live", "value"),
     )
     @guarded("viewer")
-    def show_header(compressor_id: str | None, _n: int | None, live: bool | None) -> tuple:
+    def show_header(compressor_id: str | None, _n: int | None, _pushed: int | None,
+                    live: bool | None) -> tuple:
         _skip_refresh_when_paused(live)
         return header(compressor_id)
+
+    # Pushed (assets/live.js): news of this compressor refreshes the header and charts,
+    # throttled; the interval polls only while the event stream is down.
+    app.clientside_callback(ClientsideFunction("live", "compressor"),
+                            Output("compressor-live-header", "data"),
+                            Output("compressor-live-charts", "data"),
+                            Input("live-event", "data"), State("compressor-id", "data"),
+                            prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("live", "pollDisabled"),
+                            Output("compressor-interval", "disabled"),
+                            Input("live-status", "data"))
 
     @app.callback(
         Output("compressor-custom-wrap", "style"),
@@ -206,6 +220,7 @@ def register(app: dash.Dash) -> None:
         Input("compressor-custom", "end_date"),
         Input("compressor-interval", "n_intervals"),
         Input("compressor-notes-version", "data"),
+        Input("compressor-live-charts", "data"),
         State("compressor-live", "value"),
     )
 
@@ -220,7 +235,7 @@ def register(app: dash.Dash) -> None:
     @guarded("viewer")
     def show_sensors(compressor_id: str | None, range_choice: str | None,
                      start_date: str | None, end_date: str | None, _n: int | None,
-                     _version: int | None, live: bool | None) -> tuple:
+                     _version: int | None, _pushed: int | None, live: bool | None) -> tuple:
         _skip_refresh_when_paused(live)
         fig, resolution, error, error_open = sensor_chart(compressor_id, range_choice,
                                                           start_date, end_date)
@@ -231,6 +246,7 @@ def register(app: dash.Dash) -> None:
     @guarded("viewer")
     def show_timeline(compressor_id: str | None, range_choice: str | None,
                       start_date: str | None, end_date: str | None, _n: int | None,
-                      _version: int | None, live: bool | None) -> go.Figure:
+                      _version: int | None, _pushed: int | None, live: bool | None
+                      ) -> go.Figure:
         _skip_refresh_when_paused(live)
         return timeline_chart(compressor_id, range_choice, start_date, end_date)

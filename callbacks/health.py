@@ -7,7 +7,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, html
+from dash import ClientsideFunction, Input, Output, html
 from flask import current_app
 from flask_login import current_user
 
@@ -16,9 +16,11 @@ from dashboard.core.database import db_session
 from dashboard.core.i18n import _
 from dashboard.core.models import utcnow
 from dashboard.core.sensors import METRICS
+from dashboard.core.snapshots import snapshots
 from dashboard.fleet.overview import (
     CompressorCard,
-    fleet_cards,
+    cards_from_rows,
+    fleet_rows,
     health_sparklines,
     org_sites,
     status_counts,
@@ -85,7 +87,8 @@ def compressor_card(card: CompressorCard, now: dt.datetime,
             element("Img", src=svg_data_uri(sparkline_svg(spark or [])), alt="",
                     className="sc-spark", title=texts["spark"]),
         ], className="d-flex justify-content-between align-items-end"),
-        element("Div", card.suspected_fault or "", className="small text-danger sc-fault"),
+        element("Div", card.suspected_fault or "", className="small text-danger sc-fault",
+                id=f"health-fault-{card.id}"),
         element("Div", metrics or element("Span", texts["no_data"], className="text-secondary"),
                 className="sc-metrics small"),
     ]
@@ -117,7 +120,7 @@ def compressor_tile(card: CompressorCard, texts: dict[str, str]) -> dict[str, An
     return element(
         "Link",
         [element("Span", card.name, className="sc-tile-name"),
-         element("Span", score, className="sc-tile-score")],
+         element("Span", score, className="sc-tile-score", id=f"health-score-{card.id}")],
         namespace="dash_core_components", href=f"/compressor/{card.id}",
         id=f"health-card-{card.id}", className=f"sc-tile sc-status-{card.status}",
         title=f"{card.name} · {status}" + (f" · {card.suspected_fault}"
@@ -149,7 +152,9 @@ def fleet_view(org_id: int, site_id: int | None, statuses: list[str] | None, vie
     """Grid, status count badges and the "updated" line for one organisation."""
     session = db_session()
     offline_after = current_app.config["OFFLINE_AFTER_SECONDS"]
-    everything = fleet_cards(session, org_id, offline_after, now, site_id=site_id)
+    # One query per change of the fleet, shared by every viewer of the organisation.
+    rows = snapshots().get("fleet", org_id, lambda: fleet_rows(session, org_id))
+    everything = cards_from_rows(rows, offline_after, now, site_id=site_id)
     if not everything:
         empty = dbc.Alert(
             _("No compressors yet. An admin registers devices under Settings or with `flask --app "
@@ -169,7 +174,8 @@ def fleet_view(org_id: int, site_id: int | None, statuses: list[str] | None, vie
         return (dbc.Alert(_("No compressor matches these filters."), color="light",
                           id="health-no-match"), badges, updated)
     tiles = view == "tiles" or (view in (None, "auto") and len(cards) > AUTO_TILES_ABOVE)
-    sparks = {} if tiles else health_sparklines(session, org_id, now)
+    sparks = {} if tiles else snapshots().get(
+        "sparklines", org_id, lambda: health_sparklines(session, org_id, now))
     by_site: dict[str, list[CompressorCard]] = {}
     for card in cards:
         by_site.setdefault(card.site, []).append(card)
@@ -187,10 +193,12 @@ def register(app: dash.Dash) -> None:
         Input("health-site", "value"),
         Input("health-status", "value"),
         Input("health-view", "value"),
+        Input("health-live", "data"),
     )
     @guarded("viewer")
     def refresh_fleet(_n: int | None, site_id: int | None = None,
-                      statuses: list[str] | None = None, view: str | None = "auto") -> tuple:
+                      statuses: list[str] | None = None, view: str | None = "auto",
+                      _live: int | None = None) -> tuple:
         # Defaults: callers that only send the interval (older clients, tests) get
         # the whole fleet.
         try:
@@ -199,6 +207,15 @@ def register(app: dash.Dash) -> None:
             site = None
         wanted = [s for s in (statuses or []) if s in STATUS_BADGE]
         return fleet_view(current_user.org_id, site, wanted, view, utcnow())
+
+    # Pushed updates (assets/live.js): cards change in place, or health-live asks the
+    # callback above for a fresh view; the interval polls only while the stream is down.
+    app.clientside_callback(ClientsideFunction("live", "fleet"),
+                            Output("health-live", "data"), Input("live-event", "data"),
+                            prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("live", "pollDisabled"),
+                            Output("health-interval", "disabled"),
+                            Input("live-status", "data"))
 
     @app.callback(Output("health-site", "options"), Input("health-site", "id"))
     @guarded("viewer")

@@ -9,6 +9,7 @@ and inserts only the new ones; the ON CONFLICT on the key stays as a second guar
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -91,3 +92,34 @@ def store_readings(session: Session, compressor: Compressor, rows: list[ReadingR
         compressor.last_reading_at = newest.ts
         compressor.last_metrics = dict(newest.metrics)
     return len(inserted), len(rows) - len(inserted)
+
+
+_INGEST_PG = "SELECT outcome, accepted, was_offline FROM sc_ingest_readings(%s, %s, %s, %s, %s)"
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    revoked: bool
+    accepted: int
+    duplicates: int
+    was_offline: bool
+
+
+def store_readings_pg(conn: sa.Connection, credential_id: int, compressor_id: int,
+                      rows: list[ReadingRow], received_at: dt.datetime,
+                      offline_after_s: int) -> IngestOutcome:
+    """The same as ``store_readings`` on PostgreSQL in one round trip: one call of the
+    server-side function (migration 0006) on an autocommit connection, so the batch
+    is one statement and its own transaction (all or nothing). It also refuses a
+    credential revoked since it was cached."""
+    unique: dict[int, ReadingRow] = {}
+    for row in rows:
+        unique.setdefault(row.seq, row)
+    payload = json.dumps([{"seq": r.seq, "ts": r.ts.isoformat(), "m": r.metrics}
+                          for r in unique.values()], separators=(",", ":"))
+    outcome, accepted, was_offline = conn.exec_driver_sql(
+        _INGEST_PG, (credential_id, compressor_id, received_at, payload, offline_after_s)
+    ).one()
+    if outcome == "revoked":
+        return IngestOutcome(True, 0, 0, False)
+    return IngestOutcome(False, accepted, len(rows) - accepted, bool(was_offline))

@@ -200,6 +200,7 @@ def layout(alert: str | None = None, **_kwargs: object) -> html.Div:
         dcc.Store(id="alerts-rule-target"),
         dcc.Store(id="alerts-rules-refresh", data=0),
         dcc.Store(id="alerts-focus", data=alert),
-        dcc.Interval(id="alerts-interval",
-                     interval=current_app.config.get("ALERTS_REFRESH_MS", 15000)),
+        dcc.Store(id="alerts-live"),
+        dcc.Interval(id="alerts-interval", disabled=True,
+                     interval=current_app.config.get("ALERTS_REFRESH_MS", 60000)),
     ])

@@ -5,6 +5,7 @@ check that it belongs to the user's organisation."""
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from flask import current_app
 
 from dashboard.accounts.auth import page_guard, user_has_role
 from dashboard.core.i18n import N_, _
@@ -77,7 +78,10 @@ def layout(cid: str | None = None, **_kwargs: object) -> html.Div:
         [
             dcc.Store(id="compressor-id", data=cid),
             dcc.Store(id="compressor-notes-version", data=0),
-            dcc.Interval(id="compressor-interval", interval=30_000),
+            dcc.Store(id="compressor-live-header"),
+            dcc.Store(id="compressor-live-charts"),
+            dcc.Interval(id="compressor-interval", disabled=True,
+                         interval=current_app.config.get("HEALTH_REFRESH_MS", 60000)),
             dcc.Loading(html.Div(id="compressor-header", className="mb-3"), type="dot",
                         delay_show=400),
             html.Div(

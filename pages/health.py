@@ -48,9 +48,12 @@ def layout(**_kwargs: object) -> html.Div:
                 className="g-2 mb-3 sc-filters",
             ),
             dcc.Loading(html.Div(id="health-grid"), type="dot", delay_show=500),
+            # Pushed (assets/live.js bumps health-live); the interval is the slow
+            # fallback poll, running only while the event stream is down.
+            dcc.Store(id="health-live"),
             dcc.Interval(
-                id="health-interval",
-                interval=current_app.config.get("HEALTH_REFRESH_MS", 5000),
+                id="health-interval", disabled=True,
+                interval=current_app.config.get("HEALTH_REFRESH_MS", 60000),
             ),
             dbc.Alert(id="health-error", is_open=False, color="danger"),
         ]

@@ -27,7 +27,8 @@ def _health_callback_body():
         "inputs": [{"id": "health-interval", "property": "n_intervals", "value": 1},
                    {"id": "health-site", "property": "value", "value": None},
                    {"id": "health-status", "property": "value", "value": []},
-                   {"id": "health-view", "property": "value", "value": "cards"}],
+                   {"id": "health-view", "property": "value", "value": "cards"},
+                   {"id": "health-live", "property": "data", "value": None}],
         "changedPropIds": ["health-interval.n_intervals"],
         "state": [],
     }

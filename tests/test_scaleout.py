@@ -218,6 +218,65 @@ def test_two_app_servers_and_two_workers_analyse_every_recording_exactly_once(
         server.extensions["sc_engine"].dispose()
 
 
+# ---------------------------------------------------------------- 1b. events across servers
+def test_stream_on_server_a_hears_a_device_posting_to_server_b(tmp_path, pg_url):
+    """LISTEN/NOTIFY across processes: a browser's event stream on app server A gets
+    the readings event of a batch a device posted to app server B, and a revocation
+    through A refuses the device's cached token on B at once."""
+    from dashboard.accounts.provisioning import upsert_user
+    from dashboard.core.models import Compressor, Organization
+    from dashboard.fleet.device_tokens import revoke_tokens
+    from tests.conftest import PASSWORD
+    from tests.test_live import Stream
+
+    server = _server(tmp_path, pg_url)
+    try:
+        tokens = provision(server, 2)
+        with session_scope(server) as s:
+            org = s.scalar(sa.select(Organization).where(Organization.name == "Scale Org"))
+            upsert_user(s, org, "viewer@scale.example", PASSWORD, role="viewer")
+        env = app_env(pg_url, tmp_path / "sub-instance", SIGNALCRAFT_LIVE_HEARTBEAT="1")
+        ports = [free_port(), free_port()]
+        a, b = (f"http://127.0.0.1:{p}" for p in ports)
+        with Processes(tmp_path) as procs:
+            procs.server("appA", ports[0], env)
+            procs.server("appB", ports[1], env)
+            for base in (a, b):
+                wait_for(http_ready(f"{base}/healthz"), 60, f"{base} to answer", procs)
+            http = requests.Session()
+            form = http.get(f"{a}/login", timeout=10).text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+            login = http.post(f"{a}/login", data={"email": "viewer@scale.example",
+                                                  "password": PASSWORD, "csrf_token": csrf},
+                              allow_redirects=False, timeout=10)
+            assert login.status_code == 302, login.text[:300]
+            stream = Stream(a, http.cookies)
+            try:
+                stream.next("ready", timeout=15)
+                cid, token = next(iter(tokens.items()))
+                sent = time.time()
+                resp = requests.post(f"{b}/api/esp32/data", timeout=10,
+                                     json={"seq": 1, "metrics": {"current_a": 4.0}},
+                                     headers={"Authorization": f"Bearer {token}"})
+                assert resp.status_code == 201, resp.text
+                msg = stream.next("readings", timeout=10)
+                heard = time.time()
+                assert cid in msg["data"]["compressors"] and cid in msg["data"]["online"]
+                print(f"event from server B heard on server A {1000 * (heard - sent):.0f} ms "
+                      f"after the post")
+            finally:
+                stream.close()
+            # B has the token cached now; revoked (here, as server A would), it is refused.
+            with session_scope(server) as s:
+                revoke_tokens(s, s.get(Compressor, cid))
+            resp = requests.post(f"{b}/api/esp32/data", timeout=10,
+                                 json={"seq": 2, "metrics": {"current_a": 4.0}},
+                                 headers={"Authorization": f"Bearer {token}"})
+            assert resp.status_code == 401
+    finally:
+        server.extensions["sc_engine"].dispose()
+
+
 # ---------------------------------------------------------------- 2. killed worker
 def test_killed_worker_mid_job_leaves_recording_analysed_exactly_once(
         tmp_path, pg_url, demo_model_file):

@@ -28,6 +28,7 @@ from dashboard.analysis.baselines import baseline_for, follow_drift, record_clip
 from dashboard.analysis.registry import active_version, load_version
 from dashboard.core.blobs import StoreUnavailable, audio_store
 from dashboard.core.database import session_scope
+from dashboard.core.events import publish
 from dashboard.core.models import Compressor, Diagnosis, Recording, utcnow
 from dashboard.core.observability import ANALYSES, ANALYSIS_SECONDS
 from ml.analysis import analyze_features
@@ -165,9 +166,15 @@ def analyze_recording(app: Flask, session: Session, recording_id: int, worker: s
         session.rollback()
         return None
     session.flush()
+    previous_status = compressor.status
     compressor.health_score = float(result["health_score"])
     compressor.status = result["status"] if ready else "learning"
     compressor.suspected_fault = None if result["label"] == model.normal_label else result["label"]
+    # Told to every open page when this transaction commits.
+    publish(session, "diagnosis", compressor.org_id, compressor=compressor.id,
+            recording=rec.id, diagnosis=diagnosis.id, health_score=compressor.health_score,
+            status=compressor.status, previous_status=previous_status,
+            fault=compressor.suspected_fault, label=result["label"], ts=rec.ts.isoformat())
     _run_alert_hook(session, diagnosis, now)
     return diagnosis
 

@@ -16,6 +16,7 @@ from dashboard.alerts import register_jobs
 from dashboard.analysis.queue import run_analysis_batch, worker_id
 from dashboard.analysis.registry import active_version, load_version
 from dashboard.core.database import session_scope
+from dashboard.fleet.activity import OFFLINE_CHECK_SECONDS, publish_gone_offline
 from dashboard.fleet.partitions import run_maintenance
 
 log = logging.getLogger("signalcraft.scheduler")
@@ -53,6 +54,9 @@ def start_scheduler(app: Flask, analysis: bool = True) -> BackgroundScheduler:
     scheduler.add_job(run_maintenance, "interval", hours=6, args=[app], id="partitions",
                       name="reading partitions and retention",
                       next_run_time=dt.datetime.now(dt.UTC))
+    # Devices that fell silent: told to open pages (nothing else writes when they do).
+    scheduler.add_job(publish_gone_offline, "interval", seconds=OFFLINE_CHECK_SECONDS,
+                      args=[app], id="live-offline", name="tell pages of devices gone offline")
     register_jobs(scheduler, app)
     if analysis:
         threading.Thread(target=warm_up, args=(app,), name="signalcraft-warmup",

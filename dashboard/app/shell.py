@@ -4,6 +4,8 @@ pages the user's role may open."""
 
 from __future__ import annotations
 
+import json
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -112,18 +114,38 @@ def language_toggle() -> list:
     ))]
 
 
+def live_parts() -> list:
+    """The event stream's anchors (assets/live.js): a marker the script finds, the
+    store it writes each batch of events into, and the stream's up/down state."""
+    if not current_user.is_authenticated:
+        return []
+    texts = {"just_now": _("just now"), "open_alerts": _("Open alerts")}
+    return [
+        html.Div(id="live-root", hidden=True, **{
+            "data-stream": "/api/live/events",
+            "data-heartbeat": str(current_app.config.get("LIVE_HEARTBEAT_SECONDS", 15)),
+            "data-texts": json.dumps(texts, ensure_ascii=False)}),
+        dcc.Store(id="live-event"),
+        dcc.Store(id="live-status"),
+    ]
+
+
 def shell_layout() -> html.Div:
     return html.Div(
         [
             dcc.Location(id="shell-url"),
+            *live_parts(),
             navbar(),
             dbc.Container(dash.page_container, fluid=True, className="pb-4"),
             # New-alert toasts on every page; the store remembers the newest alert seen.
             html.Div(id="alerts-toasts", style={
                 "position": "fixed", "top": "4.5rem", "right": "1rem", "zIndex": 1080,
                 "width": "min(360px, 92vw)"}),
-            dcc.Interval(id="alerts-badge-interval",
-                         interval=current_app.config.get("ALERTS_REFRESH_MS", 15000)),
+            # Pushed: refreshed on incident events; the interval is the fallback poll,
+            # running only while the event stream is down.
+            dcc.Interval(id="alerts-badge-interval", disabled=True,
+                         interval=current_app.config.get("ALERTS_REFRESH_MS", 60000)),
+            dcc.Store(id="alerts-badge-live"),
             dcc.Store(id="alerts-badge-seen", storage_type="session"),
         ]
     )

@@ -59,7 +59,13 @@ class Settings:
     OFFLINE_AFTER_SECONDS: int = _env("SIGNALCRAFT_OFFLINE_AFTER", DEFAULT_OFFLINE_AFTER_S)
     # language of pages before login when the browser asks for neither ko nor en
     DEFAULT_LANGUAGE: str = _env("SIGNALCRAFT_DEFAULT_LANGUAGE", "ko")
-    HEALTH_REFRESH_MS: int = _env("SIGNALCRAFT_REFRESH_MS", 5000)
+    # Live pages are pushed; this is their fallback poll while the event stream is down.
+    HEALTH_REFRESH_MS: int = _env("SIGNALCRAFT_REFRESH_MS", 60000)
+    # "auto": LISTEN/NOTIFY on PostgreSQL, in-process on SQLite; or "postgres" / "local"
+    EVENTS_BACKEND: str = _env("SIGNALCRAFT_EVENTS", "auto")
+    # "" : shared snapshots cached in-process; redis://host:port/db with several processes
+    CACHE_URL: str = _env("SIGNALCRAFT_CACHE_URL", "")
+    LIVE_HEARTBEAT_SECONDS: int = _env("SIGNALCRAFT_LIVE_HEARTBEAT", 15)
     SESSION_COOKIE_SECURE: bool = False
     RATELIMIT_STORAGE_URI: str = "memory://"
     TRUST_PROXY: str = ""  # "true" / "1" / "2": that many proxies set X-Forwarded-*
@@ -67,7 +73,7 @@ class Settings:
     LOGIN_IP_RATE_LIMIT: str = "60 per minute"
     RESET_RATE_LIMIT: str = "5 per 15 minutes"
     REGISTER_RATE_LIMIT: str = "20 per hour"
-    ALERTS_REFRESH_MS: int = _env("SIGNALCRAFT_ALERTS_REFRESH_MS", 15000)
+    ALERTS_REFRESH_MS: int = _env("SIGNALCRAFT_ALERTS_REFRESH_MS", 60000)
     LOG_LEVEL: str = "INFO"
     JSON_LOGS: bool = _env("SIGNALCRAFT_JSON_LOGS", False)
     SENTRY_DSN: str = ""

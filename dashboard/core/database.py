@@ -3,6 +3,7 @@ closed at teardown. Background jobs use ``session_scope(app)``."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,13 +50,45 @@ def init_db(app: Flask, url: str) -> None:
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     app.extensions["sc_engine"] = engine
-    app.extensions["sc_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    from dashboard.core.events import hub_for
+
+    hub = hub_for(url, app.config.get("EVENTS_BACKEND", "auto") or "auto")
+    app.extensions["sc_events"] = hub
+    # Every session carries the hub: events it publishes go out when it commits.
+    app.extensions["sc_sessionmaker"] = sessionmaker(engine, expire_on_commit=False,
+                                                     info={"sc_hub": hub})
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("sc_session", None)
         if session is not None:
             session.close()
+
+
+def ingest_engine(app: Flask) -> sa.Engine:
+    """PostgreSQL connections for the device hot path: autocommit (a batch is one
+    statement, its own transaction: no BEGIN/COMMIT round trips) and no ping on
+    checkout (a dead connection fails the call with 503 and is replaced)."""
+    url = app.config["SQLALCHEMY_URL"]
+    with _INGEST_LOCK:  # one pool per process and database, whatever the app objects
+        engine = _INGEST_ENGINES.get(url)
+        if engine is None:
+            # Mostly a fixed pool: under a burst, calls wait their turn for a connection
+            # rather than each open (and close) a server backend, which costs more than
+            # the call; a wait past pool_timeout answers 503 (ingestion/api.py).
+            engine = sa.create_engine(url, pool_size=10, max_overflow=5, pool_timeout=15,
+                                      isolation_level="AUTOCOMMIT", pool_pre_ping=False)
+            _INGEST_ENGINES[url] = engine
+    return engine
+
+
+_INGEST_ENGINES: dict[str, sa.Engine] = {}
+_INGEST_LOCK = threading.Lock()
+
+
+def events_hub(app: Flask | None = None):
+    """The process's event hub for this app's database (dashboard.core.events)."""
+    return (app or current_app).extensions["sc_events"]
 
 
 def engine_for(app: Flask) -> sa.Engine:

@@ -24,6 +24,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -39,6 +40,9 @@ CLIPS = Counter("signalcraft_clips_ingested_total", "Audio clips stored and queu
 REJECTED = Counter("signalcraft_ingest_rejected_total", "Device requests refused", ["error"])
 ANALYSIS_SECONDS = Histogram("signalcraft_analysis_seconds", "Time to analyse one recording",
                              buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LIVE_STREAMS = Gauge("signalcraft_live_streams", "Browser event streams open",
+                     multiprocess_mode="livesum")
+LIVE_EVENTS = Counter("signalcraft_live_events_sent_total", "Events written to browser streams")
 ANALYSES = Counter("signalcraft_analyses_total", "Recordings analysed", ["outcome"])
 REQUEST_SECONDS = Histogram("signalcraft_http_request_seconds", "HTTP request latency",
                             ["route", "method", "status"],

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dashboard.accounts.audit import record_audit
 from dashboard.accounts.provisioning import ProvisioningError, add_compressor
 from dashboard.accounts.users import AccountError, require_admin
+from dashboard.core.events import publish
 from dashboard.core.i18n import N_
 from dashboard.core.models import Compressor, DeviceCredential, Site, User
 from dashboard.fleet.device_tokens import issue_token, revoke_tokens, rotate_token
@@ -146,6 +147,7 @@ def add_device(session: Session, actor: User, site_id: Any, name: str,
     except ProvisioningError as exc:
         raise AccountError("This site already has a compressor with this name.") from exc
     record_audit(session, actor, "compressor.add", f"{site.name} / {name}")
+    publish(session, "fleet", comp.org_id, change="added", compressor=comp.id)
     return comp
 
 
@@ -160,6 +162,7 @@ def rename_device(session: Session, actor: User, compressor_id: Any, name: str) 
         raise AccountError("This site already has a compressor with this name.")
     record_audit(session, actor, "compressor.rename", name, {"from": comp.name, "id": comp.id})
     comp.name = name
+    publish(session, "fleet", comp.org_id, change="renamed", compressor=comp.id)
     session.flush()
     return comp
 
@@ -170,6 +173,8 @@ def remove_device(session: Session, actor: User, compressor_id: Any) -> str:
     comp = _compressor(session, actor, compressor_id)
     name = comp.name
     record_audit(session, actor, "compressor.remove", name, {"id": comp.id})
+    publish(session, "fleet", comp.org_id, change="removed", compressor=comp.id)
+    publish(session, "token_revoked", comp.org_id, compressor=comp.id)
     session.delete(comp)
     session.flush()
     return name

@@ -39,12 +39,12 @@ class SiteOption:
     name: str
 
 
-def fleet_cards(session: Session, org_id: int, offline_after_s: int,
-                now: dt.datetime | None = None, site_id: int | None = None,
-                statuses: Iterable[str] | None = None) -> list[CompressorCard]:
-    """The organisation's compressors ordered by site and name, optionally only one
-    site's and only those whose effective status is in ``statuses``."""
-    now = now or utcnow()
+FleetRow = tuple  # (id, name, stored status, score, fault, last seen, metrics, site id, site)
+
+
+def fleet_rows(session: Session, org_id: int) -> list[FleetRow]:
+    """The organisation's compressors as stored, ordered by site and name: what a
+    shared snapshot keeps (dashboard.core.snapshots); cards are derived per viewer."""
     stmt = (
         sa.select(Compressor.id, Compressor.name, Compressor.status, Compressor.health_score,
                   Compressor.suspected_fault, Compressor.last_seen_at, Compressor.last_metrics,
@@ -53,11 +53,19 @@ def fleet_cards(session: Session, org_id: int, offline_after_s: int,
         .where(Compressor.org_id == org_id)
         .order_by(Site.name, Compressor.name)
     )
-    if site_id is not None:
-        stmt = stmt.where(Compressor.site_id == site_id)
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def cards_from_rows(rows: Iterable[FleetRow], offline_after_s: int, now: dt.datetime,
+                    site_id: int | None = None, statuses: Iterable[str] | None = None
+                    ) -> list[CompressorCard]:
+    """Cards with the status as of ``now`` (offline when silent too long), optionally
+    only one site's and only those whose effective status is in ``statuses``."""
     wanted = set(statuses) if statuses else None
     cards = []
-    for cid, name, stored, score, fault, seen, metrics, sid, site_name in session.execute(stmt):
+    for cid, name, stored, score, fault, seen, metrics, sid, site_name in rows:
+        if site_id is not None and sid != site_id:
+            continue
         status = effective_status(stored, seen, now, offline_after_s)
         if wanted is not None and status not in wanted:
             continue
@@ -67,6 +75,15 @@ def fleet_cards(session: Session, org_id: int, offline_after_s: int,
             site_id=sid,
         ))
     return cards
+
+
+def fleet_cards(session: Session, org_id: int, offline_after_s: int,
+                now: dt.datetime | None = None, site_id: int | None = None,
+                statuses: Iterable[str] | None = None) -> list[CompressorCard]:
+    """The organisation's compressors ordered by site and name, optionally only one
+    site's and only those whose effective status is in ``statuses``."""
+    return cards_from_rows(fleet_rows(session, org_id), offline_after_s, now or utcnow(),
+                           site_id, statuses)
 
 
 def status_counts(cards: list[CompressorCard]) -> dict[str, int]:

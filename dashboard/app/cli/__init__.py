@@ -150,7 +150,8 @@ def register(server: Flask) -> None:
         click.echo(f"  Fleet:     {len(states)} simulated compressors posting readings and clips")
         click.echo("")
         sys.stdout.flush()
-        serve(app, host=host, port=port, threads=int(os.environ.get("WAITRESS_THREADS", "8")),
+        # Each open tab holds a thread with its event stream: threads for a few dozen.
+        serve(app, host=host, port=port, threads=int(os.environ.get("WAITRESS_THREADS", "32")),
               ident="signalcraft")
 
     @devices_cli.command("add")
