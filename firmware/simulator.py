@@ -3,7 +3,10 @@ through the same HTTP API real devices use, with sequence numbers, batching and
 retries with exponential backoff and jitter.
 
 Each device follows a condition profile so the demo fleet looks like a real one:
-most run normally, some drift toward a fault."""
+most run normally, some drift toward a fault. Each also has a sensor kit, as real
+devices do: the firmware sends a metric only when its sensor is fitted and reads
+correctly (firmware/esp32/README.md), so a simulated device omits the metrics of the
+sensors it lacks."""
 
 from __future__ import annotations
 
@@ -27,6 +30,28 @@ PROFILE_SOUND = {"normal": "normal", "bearing_wear": "bearing", "valve_leak": "v
                  "overheating": "electrical_hum", "belt_slip": "belt_slip"}
 HW_MODEL = "esp32-inmp441"
 
+# The metrics the firmware sends, named as in firmware/esp32/lib/signalcraft/payload.cpp
+# (tests check both lists and the server's agree).
+FIRMWARE_METRICS = ("temperature_c", "current_a", "pressure_bar", "vibration_rms_g",
+                    "humidity_pct")
+FULL_KIT = frozenset(FIRMWARE_METRICS)
+# Demo fleets mix installations: every device has the probe and the clamp, most an
+# accelerometer; some lack the pressure transducer or the SHT3x.
+SENSOR_KITS = (
+    FULL_KIT,
+    FULL_KIT,
+    FULL_KIT - {"humidity_pct"},
+    frozenset({"temperature_c", "current_a", "vibration_rms_g"}),
+)
+# The firmware's calibrated pressure range (pressure_min_bar/pressure_max_bar default):
+# a transducer reading is clamped into it.
+PRESSURE_RANGE_BAR = (0.0, 30.0)
+
+
+def sensor_kit(index: int) -> frozenset[str]:
+    """The sensors fitted to the index-th device of a demo fleet."""
+    return SENSOR_KITS[index % len(SENSOR_KITS)]
+
 
 @dataclass
 class DeviceState:
@@ -44,6 +69,8 @@ class DeviceState:
     # A device's first clips teach the server its normal: faults develop only after
     # ``healthy_clips`` clips, as on a machine that wears over time.
     healthy_clips: int = 24
+    # Metrics of the sensors fitted to this device (see FIRMWARE_METRICS).
+    sensors: frozenset[str] = FULL_KIT
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -52,7 +79,8 @@ class DeviceState:
 
 def sample_metrics(state: DeviceState, now: float) -> dict[str, float]:
     """Plausible sensor values for a compressor cycling on and off, with the drift of
-    the device's profile. Deterministic for a given (seed, time)."""
+    the device's profile, for the sensors the device has. Deterministic for a given
+    (seed, time)."""
     rng = random.Random(hash((state.seed, int(now))))
     phase = (now / 600.0 + state.seed * 0.37) % 1.0
     running = phase < 0.7  # runs ~70% of a 10-minute cycle
@@ -71,13 +99,15 @@ def sample_metrics(state: DeviceState, now: float) -> dict[str, float]:
     elif state.profile == "overheating":
         temp += 9.0 + 0.5 * min(hours, 5)
         current *= 1.2
-    return {
+    low, high = PRESSURE_RANGE_BAR
+    values = {
         "temperature_c": round(temp, 2),
         "current_a": round(max(current, 0.0), 2),
-        "pressure_bar": round(max(pressure, 0.0), 2),
+        "pressure_bar": round(min(max(pressure, low), high), 2),
         "vibration_rms_g": round(max(vibration, 0.0), 4),
         "humidity_pct": round(min(max(humidity, 0.0), 100.0), 1),
     }
+    return {name: value for name, value in values.items() if name in state.sensors}
 
 
 def clip_wav(state: DeviceState, now: float) -> bytes:
@@ -220,12 +250,14 @@ class Simulator:
 
     def tick(self, now: float) -> None:
         for index, device in enumerate(self.devices):
-            device.pending.append({
-                "seq": device.next_seq(),
-                "ts": int(now * 1000),
-                "metrics": sample_metrics(device, now),
-            })
-            if len(device.pending) >= self.batch_every:
+            metrics = sample_metrics(device, now)
+            if metrics:  # as the firmware: a reading without any metric is not sent
+                device.pending.append({
+                    "seq": device.next_seq(),
+                    "ts": int(now * 1000),
+                    "metrics": metrics,
+                })
+            if device.pending and len(device.pending) >= self.batch_every:
                 self.post_with_retry(device)
             # Devices spread their clips over the interval instead of all at once.
             if self.clip_interval and now >= self._next_clip.setdefault(

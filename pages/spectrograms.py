@@ -1,6 +1,7 @@
 """Spectrograms (analysts and up): a recording's mel spectrogram, waveform and
 spectrum with the motor frequency's harmonics, a baseline beside it, a waterfall
-of recent spectra, the clip itself, and a drop box for any WAV file."""
+of recent spectra, the clip itself, and a drop box for any WAV file or a recording
+made in the browser."""
 
 import dash
 import dash_bootstrap_components as dbc
@@ -19,6 +20,9 @@ dash.register_page(
 # Browsers send the file inside the callback request (base64, a third larger),
 # which the server caps at 5 MB.
 MAX_UPLOAD_BYTES = 3_500_000
+# Length of a recording made in the browser (assets/recorder.js); 16 kHz mono WAV,
+# about 256 KB.
+RECORD_SECONDS = 8
 
 
 def _graph(graph_id: str, height: int) -> dcc.Loading:
@@ -29,6 +33,36 @@ def _panel(title: str, *children: object, panel_id: str | None = None) -> html.D
     extra = {"id": panel_id} if panel_id else {}
     return html.Div([html.Div(title, className="sc-panel-title"), *children],
                     className="sc-panel mb-3", **extra)
+
+
+def _recorder() -> html.Div:
+    """The record button; assets/recorder.js records, builds the WAV and hands it to
+    the upload box. Its messages travel as data attributes, already translated."""
+    messages = {
+        "data-msg-asking": _("Allow the microphone when the browser asks…"),
+        "data-msg-recording": _("Recording… {seconds} s left. Hold the phone close to the "
+                                "compressor."),
+        "data-msg-encoding": _("Preparing the recording…"),
+        "data-msg-done": _("Recorded {seconds} s: the analysis appears below."),
+        "data-msg-denied": _("Microphone access was denied. Allow the microphone for this "
+                             "site in the browser's settings, then try again."),
+        "data-msg-nomic": _("No microphone was found on this device."),
+        "data-msg-unsupported": _("This browser cannot record here: it needs a current "
+                                  "browser and a secure (https) connection."),
+        "data-msg-failed": _("The recording failed: the microphone could not be started."),
+    }
+    return html.Div([
+        html.Button(
+            [html.I(className="fa-solid fa-microphone me-2"),
+             _("Record %(seconds)s s", seconds=RECORD_SECONDS)],
+            id="spectro-record", type="button", className="btn btn-danger sc-record-button",
+            **{"data-seconds": str(RECORD_SECONDS)}, **messages,
+        ),
+        html.Div(_("Records from this device's microphone and analyses it like an "
+                   "uploaded file."), className="small text-secondary mt-1"),
+        html.Div(id="spectro-record-status", role="status", **{"aria-live": "polite"},
+                 className="sc-record-status small mt-2"),
+    ], className="mb-3")
 
 
 @page_guard("analyst")
@@ -51,6 +85,7 @@ def layout(compressor: str | None = None, recording: str | None = None,
     )
     upload = _panel(
         _("Analyse a WAV file"),
+        _recorder(),
         dcc.Upload(
             html.Div([html.I(className="fa-solid fa-file-arrow-up me-2"),
                       _("Drop a WAV file here or click to choose one (up to 3.5 MB)")]),

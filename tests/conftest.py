@@ -39,6 +39,18 @@ def missing(reason: str) -> None:
 
 
 # ---------------------------------------------------------------- browser (dash_duo)
+# Extra Chromium flags of the test being set up, from its ``chromium_args`` marker.
+_EXTRA_CHROMIUM_ARGS: list[str] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    # Runs before the fixtures (dash_duo calls pytest_setup_options while it is set up).
+    _EXTRA_CHROMIUM_ARGS[:] = [arg for mark in item.iter_markers("chromium_args")
+                               for arg in mark.args]
+    yield
+
+
 def pytest_setup_options():
     from selenium.webdriver.chrome.options import Options
 
@@ -47,7 +59,8 @@ def pytest_setup_options():
     for arg in ("--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run", "--window-size=1366,900",
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost"):
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
+                *_EXTRA_CHROMIUM_ARGS):
         options.add_argument(arg)
     return options
 

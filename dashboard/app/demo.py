@@ -18,7 +18,7 @@ from dashboard.accounts.provisioning import (
 )
 from dashboard.core.models import Compressor, Organization, User
 from dashboard.fleet.device_tokens import rotate_token, verify_token
-from firmware.simulator import PROFILES, DeviceState
+from firmware.simulator import PROFILES, DeviceState, sensor_kit
 
 DEMO_ORG = "SignalCraft Demo"
 DEMO_FLEET = {
@@ -60,7 +60,7 @@ def seed_demo(session: Session, tokens_file: Path, devices: int = 8) -> list[Dev
             token = rotate_token(session, compressor)
         saved[str(compressor.id)] = token
         states.append(DeviceState(token=token, name=name, profile=PROFILES[index % len(PROFILES)],
-                                  seed=compressor.id))
+                                  seed=compressor.id, sensors=sensor_kit(index)))
     session.commit()
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text(json.dumps(saved, indent=1))

@@ -18,7 +18,7 @@ from dashboard.accounts.provisioning import add_compressor, get_or_create_org, g
 from dashboard.core.database import session_scope
 from dashboard.core.models import Compressor
 from dashboard.fleet.device_tokens import rotate_token, verify_token
-from firmware.simulator import PROFILES, DeviceState, Simulator
+from firmware.simulator import PROFILES, DeviceState, Simulator, sensor_kit
 
 
 def provision_devices(app: Flask, org_name: str, site_name: str, count: int,
@@ -43,7 +43,8 @@ def provision_devices(app: Flask, org_name: str, site_name: str, count: int,
                 token = rotate_token(session, comp)
             saved[str(comp.id)] = token
             chosen = PROFILES[(i - 1) % len(PROFILES)] if profile == "mixed" else profile
-            states.append(DeviceState(token=token, name=name, profile=chosen, seed=comp.id))
+            states.append(DeviceState(token=token, name=name, profile=chosen, seed=comp.id,
+                                      sensors=sensor_kit(i - 1)))
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text(json.dumps(saved))
     tokens_file.chmod(0o600)

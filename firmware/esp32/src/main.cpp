@@ -1,8 +1,10 @@
 // SignalCraft compressor monitor: ESP32 firmware (Arduino-ESP32 2.0.x).
 //
 // What it does, on one cooperative loop:
-//   * every 5 s: compressor temperature (DS18B20) and motor current (SCT-013
-//     clamp, RMS over 200 ms) -> one reading in the persistent queue;
+//   * every 5 s: compressor temperature (DS18B20), motor current (SCT-013
+//     clamp, RMS over 200 ms) and, where fitted, vibration (ADXL345 or
+//     MPU6050, RMS over 500 ms), discharge pressure (0.5-4.5 V transducer)
+//     and humidity (SHT3x) -> one reading in the persistent queue;
 //   * every 30 s: POST queued readings to /api/esp32/data in batches;
 //   * every 5 min: record a 5 s, 16 kHz clip from the INMP441 microphone to
 //     LittleFS and queue it for POST /api/esp32/audio;
@@ -37,6 +39,7 @@
 #include <Update.h>
 #include <WiFi.h>
 #include <WiFiClientSecure.h>
+#include <Wire.h>
 #include <driver/i2s.h>
 #include <esp_ota_ops.h>
 #include <esp_system.h>
@@ -45,6 +48,8 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cmath>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -61,6 +66,9 @@ constexpr int kI2sWs = 25;       // INMP441 WS
 constexpr int kI2sSd = 33;       // INMP441 SD
 constexpr int kOneWire = 4;      // DS18B20 DQ, 4.7k pull-up to 3V3
 constexpr int kCurrentAdc = 34;  // SCT-013 via burden + bias; ADC1 (ADC2 is unusable with Wi-Fi on)
+constexpr int kPressureAdc = 35; // pressure transducer through a divider; ADC1
+constexpr int kI2cSda = 21;      // accelerometer and SHT3x share the bus
+constexpr int kI2cScl = 22;
 }  // namespace pins
 
 constexpr uint32_t kReadingPeriodMs = 5 * 1000;
@@ -83,6 +91,12 @@ constexpr i2s_port_t kI2sPort = I2S_NUM_0;
 constexpr uint32_t kCurrentWindowMs = 200;  // 10 cycles at 50 Hz, 12 at 60 Hz
 constexpr double kBiasMinMv = 300.0;        // outside this the bias divider is missing
 constexpr double kBiasMaxMv = 3000.0;
+
+constexpr uint32_t kI2cHz = 400000;
+constexpr uint32_t kVibrationWindowMs = 500;
+constexpr uint32_t kVibrationSamplePeriodUs = 1000;  // 1 kHz polling
+constexpr size_t kPressureSamples = 32;              // averaged per reading
+constexpr uint32_t kSensorReprobeTicks = 12;         // look for absent I2C sensors once a minute
 
 constexpr size_t kQueueCapacity = 1024;   // ~85 min of readings offline, 36 KB RAM
 constexpr uint32_t kSeqReserve = 1000;    // floor rewritten once per 1000 seqs
@@ -187,6 +201,8 @@ struct Config {
   String ca_cert;  // must outlive g_tls: setCACert() keeps the pointer
   String ntp_server = "pool.ntp.org";
   float amps_per_volt = 90.9f;  // SCT-013-000 (2000 turns) on a 22 ohm burden
+  bool pressure_fitted = true;  // false: do not even sample the pressure input
+  sc::PressureCalibration pressure;
 };
 
 // What we remember about OTA across reboots (/ota.json).
@@ -221,6 +237,10 @@ OneWire g_onewire(pins::kOneWire);
 DallasTemperature g_temp_sensor(&g_onewire);
 DeviceAddress g_temp_addr;
 bool g_have_temp_sensor = false;
+sc::AccelModel g_accel = sc::AccelModel::kNone;
+uint8_t g_accel_addr = 0;
+uint8_t g_sht_addr = 0;  // 0 = no SHT3x
+uint32_t g_sensor_ticks = 0;
 bool g_i2s_ok = false;
 
 OtaRecord g_ota;
@@ -286,6 +306,15 @@ bool loadProvisioning(Config* cfg, String* error) {
   cfg->ca_cert = doc["ca_cert"] | "";
   cfg->ntp_server = doc["ntp_server"] | "pool.ntp.org";
   cfg->amps_per_volt = doc["current_amps_per_volt"] | 90.9f;
+  cfg->pressure_fitted = doc["pressure_fitted"] | true;
+  cfg->pressure.p_min_bar = doc["pressure_min_bar"] | 0.0;
+  cfg->pressure.p_max_bar = doc["pressure_max_bar"] | 30.0;
+  cfg->pressure.divider_ratio = doc["pressure_divider_ratio"] | 2.0;
+  cfg->pressure.offset_bar = doc["pressure_offset_bar"] | 0.0;
+  if (cfg->pressure_fitted && !sc::pressure_calibration_valid(cfg->pressure)) {
+    *error = "pressure_* calibration in provision.json is not plausible";
+    return false;
+  }
 
   if (cfg->wifi_ssid.isEmpty() || cfg->server_url.isEmpty() || cfg->device_token.isEmpty() ||
       cfg->hw_model.isEmpty()) {
@@ -401,12 +430,176 @@ bool findTemperatureSensor() {
   return true;
 }
 
+// --- I2C helpers (accelerometer, SHT3x) ---
+
+bool i2cWriteReg(uint8_t addr, uint8_t reg, uint8_t value) {
+  Wire.beginTransmission(addr);
+  Wire.write(reg);
+  Wire.write(value);
+  return Wire.endTransmission() == 0;
+}
+
+bool i2cReadRegs(uint8_t addr, uint8_t reg, uint8_t* out, size_t n) {
+  Wire.beginTransmission(addr);
+  Wire.write(reg);
+  if (Wire.endTransmission(false) != 0) return false;  // repeated start
+  if (Wire.requestFrom(addr, uint8_t(n)) != n) return false;
+  for (size_t i = 0; i < n; ++i) out[i] = uint8_t(Wire.read());
+  return true;
+}
+
+bool i2cCommand16(uint8_t addr, uint16_t cmd) {
+  Wire.beginTransmission(addr);
+  Wire.write(uint8_t(cmd >> 8));
+  Wire.write(uint8_t(cmd & 0xFF));
+  return Wire.endTransmission() == 0;
+}
+
+bool i2cRead(uint8_t addr, uint8_t* out, size_t n) {
+  if (Wire.requestFrom(addr, uint8_t(n)) != n) return false;
+  for (size_t i = 0; i < n; ++i) out[i] = uint8_t(Wire.read());
+  return true;
+}
+
+// --- Accelerometer ---
+
+bool configureAccelerometer(sc::AccelModel model, uint8_t addr) {
+  if (model == sc::AccelModel::kAdxl345) {
+    return i2cWriteReg(addr, 0x2C, 0x0E)      // BW_RATE: 1600 Hz output, 800 Hz bandwidth
+           && i2cWriteReg(addr, 0x31, 0x0B)   // DATA_FORMAT: FULL_RES, +-16 g (3.9 mg/LSB)
+           && i2cWriteReg(addr, 0x2D, 0x08);  // POWER_CTL: measure
+  }
+  if (model == sc::AccelModel::kMpu6050) {
+    return i2cWriteReg(addr, 0x6B, 0x00)      // PWR_MGMT_1: wake up
+           && i2cWriteReg(addr, 0x1A, 0x00)   // CONFIG: DLPF off (260 Hz accelerometer bandwidth)
+           && i2cWriteReg(addr, 0x1C, 0x10);  // ACCEL_CONFIG: +-8 g (4096 LSB/g)
+  }
+  return false;
+}
+
+bool findAccelerometer() {
+  struct Probe {
+    uint8_t addr;
+    uint8_t id_reg;
+  };
+  const Probe probes[] = {{sc::kAdxl345Address, sc::kAdxl345DevIdReg},
+                          {sc::kAdxl345AltAddress, sc::kAdxl345DevIdReg},
+                          {sc::kMpu6050Address, sc::kMpu6050WhoAmIReg},
+                          {sc::kMpu6050AltAddress, sc::kMpu6050WhoAmIReg}};
+  for (const Probe& p : probes) {
+    uint8_t id = 0;
+    if (!i2cReadRegs(p.addr, p.id_reg, &id, 1)) continue;
+    const sc::AccelModel model = sc::identify_accelerometer(p.addr, id);
+    if (model != sc::AccelModel::kNone && configureAccelerometer(model, p.addr)) {
+      g_accel = model;
+      g_accel_addr = p.addr;
+      log_i("%s accelerometer at 0x%02x", model == sc::AccelModel::kAdxl345 ? "ADXL345" : "MPU6050", p.addr);
+      delay(20);  // first conversions
+      return true;
+    }
+  }
+  g_accel = sc::AccelModel::kNone;
+  return false;
+}
+
+// Vibration RMS in g over kVibrationWindowMs, polled at 1 kHz, gravity removed.
+float readVibrationG() {
+  if (g_accel == sc::AccelModel::kNone) return NAN;
+  const uint8_t data_reg = g_accel == sc::AccelModel::kAdxl345 ? sc::kAdxl345DataReg : sc::kMpu6050DataReg;
+  sc::VibrationWindow window(kVibrationWindowMs * 1000 / kVibrationSamplePeriodUs / 2);
+  size_t errors = 0;
+  const uint32_t start = micros();
+  uint32_t next = start;
+  while (micros() - start < kVibrationWindowMs * 1000) {
+    while (int32_t(micros() - next) < 0) {
+    }
+    next += kVibrationSamplePeriodUs;
+    uint8_t raw[6];
+    double g[3];
+    if (i2cReadRegs(g_accel_addr, data_reg, raw, sizeof(raw)) && sc::decode_accel_sample(g_accel, raw, g)) {
+      window.add(g);
+    } else {
+      ++errors;
+    }
+  }
+  const double rms = window.rms_g();
+  if (std::isnan(rms)) {
+    log_w("accelerometer: %u of the window's reads failed, looking for it again later", unsigned(errors));
+    g_accel = sc::AccelModel::kNone;
+    return NAN;
+  }
+  return float(rms);
+}
+
+// --- SHT3x humidity ---
+
+bool findHumiditySensor() {
+  for (const uint8_t addr : {sc::kSht3xAddress, sc::kSht3xAltAddress}) {
+    uint8_t reply[3];
+    uint16_t status = 0;
+    if (i2cCommand16(addr, sc::kSht3xReadStatus) && i2cRead(addr, reply, sizeof(reply)) &&
+        sc::sht3x_status_valid(reply, &status)) {
+      g_sht_addr = addr;
+      log_i("SHT3x at 0x%02x (status 0x%04x)", addr, status);
+      return true;
+    }
+  }
+  g_sht_addr = 0;
+  return false;
+}
+
+float readHumidityPct() {
+  if (g_sht_addr == 0) return NAN;
+  uint8_t frame[6];
+  double temp_c = NAN;
+  double rh = NAN;
+  if (!i2cCommand16(g_sht_addr, sc::kSht3xMeasureHighRep)) {
+    g_sht_addr = 0;
+    return NAN;
+  }
+  delay(16);  // high repeatability: 15 ms max
+  if (!i2cRead(g_sht_addr, frame, sizeof(frame)) || !sc::sht3x_decode(frame, &temp_c, &rh)) {
+    log_w("SHT3x read or CRC failed");  // one bad frame: try again next tick
+    return NAN;
+  }
+  return float(rh);
+}
+
+// --- Pressure transducer ---
+
+// NaN when no transducer is fitted or its wire is open or shorted
+// (sc::pressure_bar_from_adc_mv); a reconnected sensor is read again at once.
+float readPressureBar() {
+  if (!g_config.pressure_fitted) return NAN;
+  double sum = 0.0;
+  for (size_t i = 0; i < kPressureSamples; ++i) sum += analogReadMilliVolts(pins::kPressureAdc);
+  const double bar = sc::pressure_bar_from_adc_mv(sum / kPressureSamples, g_config.pressure);
+  return float(bar);
+}
+
 void setupSensors() {
   g_have_temp_sensor = findTemperatureSensor();
   if (!g_have_temp_sensor) log_w("no DS18B20 found on GPIO%d", pins::kOneWire);
 
   analogReadResolution(12);
   analogSetPinAttenuation(pins::kCurrentAdc, ADC_11db);  // ~0.15-2.45 V usable range
+  analogSetPinAttenuation(pins::kPressureAdc, ADC_11db);
+
+  Wire.begin(pins::kI2cSda, pins::kI2cScl, kI2cHz);
+  Wire.setTimeOut(20);  // ms: a stuck bus must not stall the loop
+  if (!findAccelerometer()) log_w("no accelerometer (ADXL345/MPU6050) on I2C: no vibration_rms_g");
+  if (!findHumiditySensor()) log_w("no SHT3x on I2C: no humidity_pct");
+  if (g_config.pressure_fitted && std::isnan(readPressureBar())) {
+    log_w("pressure input on GPIO%d reads open or shorted: no pressure_bar until it is connected",
+          pins::kPressureAdc);
+  }
+}
+
+// Sensors plugged in (or recovered) after boot are found within a minute.
+void reprobeSensors() {
+  if (++g_sensor_ticks % kSensorReprobeTicks != 0) return;
+  if (g_accel == sc::AccelModel::kNone && findAccelerometer()) log_i("accelerometer found");
+  if (g_sht_addr == 0 && findHumiditySensor()) log_i("SHT3x found");
 }
 
 float readTemperatureC() {
@@ -446,6 +639,10 @@ void takeReading() {
   sc::Reading r;
   r.values[sc::kTemperatureC] = readTemperatureC();
   r.values[sc::kCurrentA] = readCurrentA();
+  r.values[sc::kVibrationRmsG] = readVibrationG();
+  r.values[sc::kPressureBar] = readPressureBar();
+  r.values[sc::kHumidityPct] = readHumidityPct();
+  reprobeSensors();
   if (clockIsSet()) {
     r.has_ts = true;
     r.ts_ms = epochMs();

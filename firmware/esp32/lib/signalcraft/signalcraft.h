@@ -9,6 +9,7 @@
 #include "http_util.h"
 #include "ota.h"
 #include "payload.h"
+#include "sensors.h"
 #include "seq_queue.h"
 #include "sha256.h"
 #include "storage.h"

@@ -163,3 +163,14 @@ TEST(payload_encode_fits_queue_and_decode_rejects_garbage) {
   CHECK(!sc::decode_reading(unknown_flag, 1, 1, &out));
   CHECK(!sc::decode_reading(buf, 0, 1, &out));
 }
+
+TEST(payload_optional_sensor_metrics_use_the_server_names) {
+  sc::Reading r;
+  r.seq = 9;
+  r.values[sc::kPressureBar] = 7.75f;
+  r.values[sc::kVibrationRmsG] = 0.1875f;
+  r.values[sc::kHumidityPct] = 61.5f;
+  CHECK_EQ(sc::build_readings_json(&r, 1),
+           std::string("[{\"seq\":9,\"metrics\":{\"pressure_bar\":7.75,\"vibration_rms_g\":0.1875,"
+                       "\"humidity_pct\":61.5}}]"));
+}
