@@ -130,6 +130,14 @@ class User(UserMixin, Base):
     company_size: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     purpose: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     device_count: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    # Sign-up answers (dashboard/accounts/signup_details.py): keys, not sentences;
+    # purposes is a comma-separated list of keys.
+    company_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    address: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    purposes: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    budget: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    timeline: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    newsletter_consent_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     role: so.Mapped[str] = so.mapped_column(sa.String(20), default="viewer")
     # active: may log in. pending: waits for an admin's approval.
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
