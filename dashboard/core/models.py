@@ -613,3 +613,25 @@ class UserToken(Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     expires_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
     used_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A personal token for the read API (``/api/v1``), stored hashed; it acts as its
+    user (their organisation and current role, while they stay active) until revoked."""
+
+    __tablename__ = "api_token"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    token_prefix: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(128))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    revoked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+    user: so.Mapped[User] = so.relationship()
