@@ -256,3 +256,26 @@ def test_token_times_are_utc(app, data):
     with session_scope(app) as s:
         used = s.scalar(sa.select(ApiToken.last_used_at))
     assert abs((utcnow() - used).total_seconds()) < 60
+
+
+def test_on_postgresql_readings_pages_and_rollups_agree(pg_dash_app, pg_world):
+    app = pg_dash_app.server
+    with session_scope(app) as s:
+        for org in ("A", "B"):
+            add_readings(s, pg_world.compressors[org][0], T0, 120, step_s=60)
+    token = token_for(app, pg_world.users["A-analyst"])
+    client = app.test_client()
+    cid = pg_world.compressors["A"][0]
+    path = f"/api/v1/compressors/{cid}/readings"
+    window = {"start": T0.isoformat(), "end": (T0 + dt.timedelta(hours=3)).isoformat()}
+    first = api(client, token, path, bucket="raw", limit=70, **window).get_json()
+    rest = api(client, token, path, bucket="raw", limit=70, cursor=first["next_cursor"],
+               **window).get_json()
+    assert [r["seq"] for r in first["data"] + rest["data"]] == list(range(120))
+    assert rest["next"] is None
+    hours = api(client, token, path, bucket="hour", **window).get_json()["data"]
+    minutes = api(client, token, path, bucket="minute", **window).get_json()["data"]
+    assert [h["n"] for h in hours] == [60, 60] and len(minutes) == 120
+    other = pg_world.compressors["B"][0]
+    assert api(client, token, f"/api/v1/compressors/{other}/readings",
+               bucket="hour", **window).status_code == 404
