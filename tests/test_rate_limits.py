@@ -41,15 +41,18 @@ def test_a_token_past_the_default_limit_gets_429_with_retry_after(tmp_path):
     world = World(app)
     first, second = world.compressors["A"]
     client = app.test_client()
-    codes = [post_reading(client, world.tokens[first], n).status_code for n in range(60)]
-    assert codes == [201] * 60
-    refused = post_reading(client, world.tokens[first], 60)
+    codes = [post_reading(client, world.tokens[first], n).status_code for n in range(80)]
+    # The first 60 always pass; the sliding window (straddling a window edge weighs the
+    # previous window's calls a little less) refuses within the next few.
+    assert codes[:60] == [201] * 60 and 429 in codes[60:]
+    n = codes.index(429)
+    refused = post_reading(client, world.tokens[first], 1000)
     assert refused.status_code == 429
     body = refused.get_json()
     assert set(body) == {"error", "detail"} and body["error"] == "rate_limited"
     assert 1 <= int(refused.headers["Retry-After"]) <= 10
-    # The refused call stored nothing; another device's token is not affected.
-    assert reading_count(app) == 60
+    # Refused calls stored nothing; another device's token is not affected.
+    assert reading_count(app) == codes.count(201) and n >= 60
     assert post_reading(client, world.tokens[second], 0).status_code == 201
 
 
@@ -142,3 +145,36 @@ def test_unreachable_limit_storage_lets_devices_through(tmp_path):
     token = world.tokens[world.compressors["A"][0]]
     client = app.test_client()
     assert [post_reading(client, token, n).status_code for n in range(2)] == [201, 201]
+
+
+def test_a_throttled_simulated_device_keeps_its_readings_and_delivers_them_later(tmp_path):
+    import time
+
+    from firmware.simulator import DeviceState, Simulator
+    from tests.live_server import serve
+
+    app = make_app(tmp_path, DEVICE_RATE_LIMIT="2 per second")
+    world = World(app)
+    device = DeviceState(token=world.tokens[world.compressors["A"][0]], name="d", seed=3)
+    with serve(app) as url:
+        sim = Simulator(url, [device], clip_interval=None, firmware_interval=None)
+        outcomes = []
+        for _ in range(4):
+            device.pending.append({"seq": device.next_seq(), "metrics": {"current_a": 1.0}})
+            outcomes.append(sim.post_readings(device))
+        assert outcomes == [True, True, False, False] and len(device.pending) == 2
+        time.sleep(2.1)  # two whole windows: the sliding count is empty again
+        assert sim.post_readings(device) and not device.pending
+    assert reading_count(app) == 4  # none lost, none doubled
+
+
+def test_the_demo_devices_pace_stays_well_under_the_default_limit():
+    from dashboard.accounts.rate_limits import CALL_LIMITS
+    from firmware.simulator import Simulator
+    from limits import parse
+
+    limit = parse(CALL_LIMITS["DEVICE_RATE_LIMIT"])
+    sim = Simulator("http://127.0.0.1:1", [])  # the demo's and `flask simulate`'s defaults
+    per_window = limit.get_expiry() / sim.reading_interval / sim.batch_every
+    per_window += limit.get_expiry() / (sim.clip_interval or 1e9) + 1  # clips, a firmware check
+    assert per_window * 4 < limit.amount, per_window
