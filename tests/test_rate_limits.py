@@ -169,9 +169,10 @@ def test_a_throttled_simulated_device_keeps_its_readings_and_delivers_them_later
 
 
 def test_the_demo_devices_pace_stays_well_under_the_default_limit():
+    from limits import parse
+
     from dashboard.accounts.rate_limits import CALL_LIMITS
     from firmware.simulator import Simulator
-    from limits import parse
 
     limit = parse(CALL_LIMITS["DEVICE_RATE_LIMIT"])
     sim = Simulator("http://127.0.0.1:1", [])  # the demo's and `flask simulate`'s defaults
