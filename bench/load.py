@@ -12,7 +12,8 @@ PostgreSQL on this machine, with one analysis worker draining the queue.
    users' event streams, scheduler off; snapshots shared through Redis) and ONE
    analysis worker (``flask --app wsgi worker``), as deployed;
 3. runs locust headless (``bench/locustfile.py``, its own process): each device posts a
-   batch of 10 one-second readings every 10 s and a 5 s 16 kHz clip every 5 minutes;
+   batch of 10 one-second readings every 10 s and a 5 s 16 kHz clip every 5 minutes
+   (well under the per-token limit, SIGNALCRAFT_DEVICE_RATE_LIMIT, left at its default);
    each dashboard user logs in through the form, opens a page and holds its event
    stream, reacting to events as the browser does; 10 % also navigate and filter every
    5-15 s. The delay from an event being stored to reaching the user is recorded;

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from dashboard.accounts.rate_limits import retry_after, secret_key
 from dashboard.core.blobs import StoreUnavailable, audio_store
 from dashboard.core.database import db_session, events_hub, ingest_engine
 from dashboard.core.models import Compressor, utcnow
@@ -32,6 +33,19 @@ DEVICE_MAX_BODY = 5 * 1024 * 1024
 def _limit_body() -> None:
     # Bigger than any clip (4 MB) or batch: refused with 413 before it is read.
     request.max_content_length = DEVICE_MAX_BODY
+
+
+@bp.before_request
+def _limit_calls() -> None:
+    # Counted per token before it is looked up: a leaked or guessed token floods nothing.
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        return
+    wait = retry_after("DEVICE_RATE_LIMIT", secret_key(header[7:].strip()))
+    if wait is not None:
+        raise ApiError(429, "rate_limited",
+                       f"too many calls with this token; retry in {wait} s",
+                       {"Retry-After": str(wait)})
 
 
 def _reject_constant(name: str) -> None:

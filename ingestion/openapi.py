@@ -35,7 +35,9 @@ def openapi_spec() -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "SignalCraft device API", "version": "1.0.0",
                  "description": "What ESP32 devices speak. Every error is "
-                                "{error, detail} with a 4xx status."},
+                                "{error, detail} with a 4xx status. More calls per "
+                                "token than SIGNALCRAFT_DEVICE_RATE_LIMIT (default "
+                                "60 per 10 seconds) get 429 with Retry-After."},
         "components": {
             "securitySchemes": {"device": {"type": "http", "scheme": "bearer"}},
             "schemas": {"Error": ERROR, "Reading": reading},
@@ -51,7 +53,7 @@ def openapi_spec() -> dict[str, Any]:
                     "schema": {"type": "object", "required": ["accepted", "duplicates"],
                                "properties": {"accepted": {"type": "integer"},
                                               "duplicates": {"type": "integer"}}}}}},
-                              **_errors(400, 401, 403, 413, 415, 422)},
+                              **_errors(400, 401, 403, 413, 415, 422, 429)},
             }},
             "/api/esp32/audio": {"post": {
                 "summary": "One audio clip (WAV, or raw 16-bit PCM with X-Sample-Rate)",
@@ -70,7 +72,7 @@ def openapi_spec() -> dict[str, Any]:
                     "schema": {"type": "object", "required": ["recording_id"],
                                "properties": {"recording_id": {"type": "integer"},
                                               "duplicate": {"type": "boolean"}}}}}},
-                              **_errors(400, 401, 403, 413, 415, 422, 503)},
+                              **_errors(400, 401, 403, 413, 415, 422, 503, 429)},
             }},
             "/api/esp32/firmware": {"get": {
                 "summary": "What to install", "security": bearer,
@@ -80,7 +82,7 @@ def openapi_spec() -> dict[str, Any]:
                     {"name": "hw", "in": "query", "required": True, "schema": {"type": "string"}},
                 ],
                 "responses": {"200": {"description": "an update"},
-                              "204": {"description": "up to date"}, **_errors(400, 401)},
+                              "204": {"description": "up to date"}, **_errors(400, 401, 429)},
             }},
             "/api/esp32/firmware/status": {"post": {
                 "summary": "How the update went", "security": bearer,
@@ -90,7 +92,8 @@ def openapi_spec() -> dict[str, Any]:
                     "properties": {"version": {"type": "string"},
                                    "state": {"enum": ["downloading", "installed", "failed"]},
                                    "reason": {"type": "string", "maxLength": 500}}}}}},
-                "responses": {"200": {"description": "recorded"}, **_errors(400, 401, 415, 422)},
+                "responses": {"200": {"description": "recorded"},
+                              **_errors(400, 401, 415, 422, 429)},
             }},
         },
     }

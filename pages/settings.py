@@ -255,6 +255,40 @@ def audit_tab() -> dbc.Tab:
                    label_class_name="settings-tab-audit")
 
 
+def api_tokens_tab() -> dbc.Tab:
+    """Everyone's own personal tokens for the read API (docs/api.md)."""
+    return dbc.Tab(html.Div([
+        html.P([_("Personal tokens let your scripts and other systems read this "
+                  "organisation's data as you, through the read API (/api/v1). A token "
+                  "is shown once; revoke it when it is no longer needed."), " ",
+                html.A(_("API description"), href="/api/v1/openapi.json",
+                       id="settings-api-openapi")],
+               className="small text-secondary mt-3"),
+        html.Div(id="settings-api-feedback"),
+        dbc.InputGroup([
+            dbc.Input(id="settings-api-name", maxLength=100,
+                      placeholder=_("Token name, e.g. weekly report script")),
+            dbc.Button([html.I(className="fa-solid fa-key me-1"), _("Create token")],
+                       id="settings-api-create", color="primary"),
+        ], className="mb-3", style={"maxWidth": "36rem"}),
+        html.Div(id="settings-api-list"),
+        dcc.Store(id="settings-api-version", data=0),
+        dbc.Modal([
+            dbc.ModalHeader(dbc.ModalTitle(_("New API token"))),
+            dbc.ModalBody([
+                html.P(_("Copy this token now. It is shown only once and cannot be shown "
+                         "again."), className="small"),
+                html.Div([html.Code(id="settings-api-token-value", className="sc-token"),
+                          dcc.Clipboard(target_id="settings-api-token-value",
+                                        id="settings-api-token-copy", title=_("Copy"),
+                                        className="ms-2 fs-5")],
+                         className="d-flex align-items-start p-2 bg-light rounded"),
+            ]),
+            dbc.ModalFooter(dbc.Button(_("Done"), id="settings-api-token-close")),
+        ], id="settings-api-token-modal", is_open=False, backdrop="static", keyboard=False),
+    ]), label=_("API tokens"), tab_id="api", label_class_name="settings-tab-api")
+
+
 def token_modal() -> dbc.Modal:
     return dbc.Modal([
         dbc.ModalHeader(dbc.ModalTitle(_("New device token"))),
@@ -274,7 +308,7 @@ def token_modal() -> dbc.Modal:
 @page_guard("viewer")
 def layout(**_kwargs: object) -> html.Div:
     admin = user_has_role("admin")
-    tabs = [profile_tab()]
+    tabs = [profile_tab(), api_tokens_tab()]
     if admin:
         tabs += [users_tab(), devices_tab(), firmware_tab(), audit_tab()]
     header = [html.H1(_("Settings"), className="h4 mb-0")]

@@ -126,6 +126,12 @@ def _make_app(tmp_path: Path, database_url: str, **extra: Any):
         "HEALTH_REFRESH_MS": 1000,
         # pages before login in English, as a browser asking for it would get them
         "DEFAULT_LANGUAGE": "en",
+        # Tests (fuzzing above all) call far faster than devices and people do; the
+        # call limits are tested with their own values in tests/test_rate_limits.py.
+        "DEVICE_RATE_LIMIT": "1000000 per second",
+        "ANALYZE_RATE_LIMIT": "1000000 per second",
+        "EXPORT_RATE_LIMIT": "1000000 per second",
+        "READ_API_RATE_LIMIT": "1000000 per second",
     }
     config.update(extra)
     return create_app(config)

@@ -31,6 +31,7 @@ PUBLIC = {
     "/_favicon.ico": "icon",
     "/static/<path:filename>": "Flask's static folder (empty)",
     "/api/esp32/openapi.json": "the device API's public description",
+    "/api/v1/openapi.json": "the read API's public description (no data)",
     "/manifest.webmanifest": "the installable app's manifest, linked from the login page",
     "/sw.js": "the service worker: browsers fetch it without credentials",
     "/offline": "the service worker's offline page (no data)",

@@ -54,6 +54,8 @@ PUBLIC_PREFIXES = (
     "/_favicon.ico",
     "/favicon.ico",
     "/api/esp32/",
+    # the read API: a personal API token on every call, checked by its blueprint
+    "/api/v1/",
     "/auth/",
     "/register",
     "/forgot-password",

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.accounts.audit import record_audit
+from dashboard.accounts.signup_details import read_signup_details
 from dashboard.accounts.users import (
     PHONE_RE,
     AccountError,
@@ -60,6 +62,13 @@ class RegistrationData:
     accept_terms: bool = False
     accept_privacy: bool = False
     accept_marketing: bool = False
+    # the older system's questions (dashboard/accounts/signup_details.py)
+    company_email: str = ""
+    address: str = ""
+    purposes: list[str] = field(default_factory=list)
+    budget: str = ""
+    timeline: str = ""
+    accept_newsletter: bool = False
     org_mode: str = "create"  # create / join
     org_name: str = ""
     errors: dict[str, str] = field(default_factory=dict)
@@ -73,7 +82,7 @@ def _checked(form: Mapping[str, str], key: str) -> bool:
     return (form.get(key) or "").lower() in {"1", "on", "true", "yes", "y"}
 
 
-def read_registration(form: Mapping[str, str], *, fixed_email: str | None = None,
+def read_registration(form: Mapping[str, Any], *, fixed_email: str | None = None,
                       with_password: bool = True,
                       with_organisation: bool = True) -> RegistrationData:
     """Every field read and checked; ``errors`` maps a field to a two-language message.
@@ -96,6 +105,11 @@ def read_registration(form: Mapping[str, str], *, fixed_email: str | None = None
         org_mode=text["org_mode"] or "create", org_name=text["org_name"],
     )
     err = data.errors
+    details, detail_errors = read_signup_details(form)
+    data.company_email, data.address = details.company_email, details.address
+    data.purposes, data.budget, data.timeline = details.purposes, details.budget, details.timeline
+    data.accept_newsletter = details.newsletter
+    err.update(detail_errors)
     if fixed_email is not None:
         data.email = fixed_email
     else:
@@ -161,6 +175,13 @@ def apply_profile(user: User, data: RegistrationData) -> None:
     user.terms_accepted_at = user.terms_accepted_at or now
     user.privacy_accepted_at = user.privacy_accepted_at or now
     user.marketing_consent_at = now if data.accept_marketing else None
+    user.company_email = data.company_email or None
+    user.address = data.address or None
+    user.purposes = ",".join(data.purposes) or None
+    user.budget = data.budget or None
+    user.timeline = data.timeline or None
+    user.newsletter_consent_at = (user.newsletter_consent_at or now) \
+        if data.accept_newsletter else None
 
 
 def org_by_name(session: Session, name: str) -> Organization | None:

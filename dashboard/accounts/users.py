@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,6 +58,13 @@ class Member:
     email_verified: bool
     last_login_at: Any
     created_at: Any
+    # What a person waiting for approval told at sign-up (raw keys; empty otherwise)
+    signup: dict[str, Any] = dataclass_field(default_factory=dict)
+
+
+SIGNUP_FIELDS = ("company", "position", "industry", "company_size", "device_count", "phone",
+                 "company_email", "address", "purposes", "budget", "timeline", "purpose",
+                 "newsletter_consent_at", "marketing_consent_at")
 
 
 def list_members(session: Session, org_id: int) -> list[Member]:
@@ -67,7 +75,9 @@ def list_members(session: Session, org_id: int) -> list[Member]:
     return [Member(id=u.id, name=u.name or "", email=u.email, role=u.role,
                    status=member_status(u), kakao=bool(u.kakao_id),
                    email_verified=u.email_verified_at is not None,
-                   last_login_at=u.last_login_at, created_at=u.created_at) for u in users]
+                   last_login_at=u.last_login_at, created_at=u.created_at,
+                   signup={k: getattr(u, k) for k in SIGNUP_FIELDS} if u.pending else {})
+            for u in users]
 
 
 def org_admins(session: Session, org_id: int) -> list[User]:

@@ -63,6 +63,9 @@ def create_server(config: dict[str, Any] | None = None) -> Flask:
     from dashboard.app.analysis_api import init_app as init_analysis_api
 
     init_analysis_api(server)
+    from dashboard.app import read_api
+
+    read_api.init_app(server)
     from dashboard.app import live
 
     live.init_app(server)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from dashboard.accounts.auth import require_role
+from dashboard.accounts.rate_limits import user_refusal
 from dashboard.analysis.queue import UploadError, analyze_upload
 from ingestion.audio import MAX_BYTES
 
@@ -16,6 +17,9 @@ bp = Blueprint("analysis_api", __name__)
 @bp.post("/api/analyze")
 @require_role("viewer")
 def analyze() -> Any:
+    refused = user_refusal("ANALYZE_RATE_LIMIT")
+    if refused is not None:
+        return refused
     upload = request.files.get("file")
     data = upload.read(MAX_BYTES + 1) if upload is not None else request.get_data(cache=False)
     if len(data) > MAX_BYTES:

@@ -28,6 +28,7 @@ from flask import (
 from flask_login import current_user
 
 from dashboard.accounts.auth import require_role, user_has_role
+from dashboard.accounts.rate_limits import user_refusal
 from dashboard.core.database import db_session
 from dashboard.core.i18n import DEFAULT_TIME_ZONE
 from dashboard.core.models import utcnow
@@ -95,6 +96,9 @@ def _csv_rows(org_id: int, filters: Any, tz: str) -> Iterator[str]:
 @bp.get("/export/diagnoses.csv")
 @require_role("analyst")
 def export_diagnoses() -> Any:
+    refused = user_refusal("EXPORT_RATE_LIMIT")
+    if refused is not None:
+        return refused
     try:
         filters = filter_from_args(request.args)
     except FilterError as exc:

@@ -130,6 +130,14 @@ class User(UserMixin, Base):
     company_size: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     purpose: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     device_count: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    # Sign-up answers (dashboard/accounts/signup_details.py): keys, not sentences;
+    # purposes is a comma-separated list of keys.
+    company_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    address: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    purposes: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    budget: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    timeline: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    newsletter_consent_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     role: so.Mapped[str] = so.mapped_column(sa.String(20), default="viewer")
     # active: may log in. pending: waits for an admin's approval.
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
@@ -605,3 +613,25 @@ class UserToken(Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     expires_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
     used_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A personal token for the read API (``/api/v1``), stored hashed; it acts as its
+    user (their organisation and current role, while they stay active) until revoked."""
+
+    __tablename__ = "api_token"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    token_prefix: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(128))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    revoked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+    user: so.Mapped[User] = so.relationship()

@@ -10,6 +10,8 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.accounts.registration import INDUSTRIES
+from dashboard.accounts.signup_details import BUDGETS, PURPOSES, TIMELINES, label_of
 from dashboard.accounts.users import Member
 from dashboard.core.i18n import N_, _
 from dashboard.core.models import ROLE_LABELS, ROLES
@@ -48,6 +50,45 @@ def _table(header: list[str], rows: list[html.Tr], id_: str, empty: str) -> Any:
 
 
 # ------------------------------------------------------------------ users
+def signup_summary(signup: dict[str, Any]) -> list[tuple[str, str]]:
+    """What a person waiting for approval answered at sign-up, as (label, text) rows."""
+    if not signup:
+        return []
+    purposes = ", ".join(label_of(PURPOSES, k) for k in (signup.get("purposes") or "").split(",")
+                         if k)
+    yes, no = _("Yes"), _("No")
+    rows = [
+        (_("Company"), signup.get("company") or ""),
+        (_("Position"), signup.get("position") or ""),
+        (_("Industry"), label_of(INDUSTRIES, signup.get("industry"))),
+        (_("Company size"), signup.get("company_size") or ""),
+        (_("Number of devices"), "" if signup.get("device_count") is None
+         else str(signup["device_count"])),
+        (_("Phone"), signup.get("phone") or ""),
+        (_("Company email"), signup.get("company_email") or ""),
+        (_("Company address"), signup.get("address") or ""),
+        (_("Purposes"), purposes),
+        (_("Budget"), label_of(BUDGETS, signup.get("budget"))),
+        (_("When to start"), label_of(TIMELINES, signup.get("timeline"))),
+        (_("What do you want to monitor?"), signup.get("purpose") or ""),
+        (_("Newsletter"), yes if signup.get("newsletter_consent_at") else no),
+        (_("Product news"), yes if signup.get("marketing_consent_at") else no),
+    ]
+    return [(label, text) for label, text in rows if text]
+
+
+def _signup_details(m: Member) -> Any:
+    rows = signup_summary(m.signup)
+    if not rows:
+        return None
+    return html.Details([
+        html.Summary(_("Sign-up details"), className="small"),
+        html.Dl([part for label, text in rows for part in (
+            html.Dt(label, className="col-5 fw-normal text-secondary"),
+            html.Dd(text, className="col-7 mb-1"))], className="row small mb-0"),
+    ], id=f"settings-user-signup-{m.id}", className="mt-1")
+
+
 def members_table(members: list[Member], me: int) -> Any:
     rows = []
     for m in members:
@@ -71,7 +112,7 @@ def members_table(members: list[Member], me: int) -> Any:
                 _("Remove %(email)s? This cannot be undone.", email=m.email)))
         rows.append(html.Tr([
             html.Td([html.Div(m.name or "—", className="fw-semibold"),
-                     html.Small(m.email, className="text-secondary")]),
+                     html.Small(m.email, className="text-secondary"), _signup_details(m)]),
             html.Td(dbc.Select(options=role_options(), value=m.role, size="sm",
                                id={"type": "settings-user-role", "user": m.id},
                                style={"minWidth": "8rem"})),

@@ -7,6 +7,7 @@ from typing import Any
 from flask import render_template
 
 from dashboard.accounts.registration import COMPANY_SIZES, INDUSTRIES, RegistrationData
+from dashboard.accounts.signup_details import BUDGETS, PURPOSES, TIMELINES, labelled
 from dashboard.core.i18n import _
 
 
@@ -25,4 +26,5 @@ def registration_page(data: RegistrationData, *, mode: str, heading: str, submit
         submit_label=submit_label, email_fixed=email_fixed, with_password=with_password,
         with_organisation=with_organisation, invitation=invitation,
         industries=[(key, _(label)) for key, label in INDUSTRIES], company_sizes=COMPANY_SIZES,
+        purposes=labelled(PURPOSES), budgets=labelled(BUDGETS), timelines=labelled(TIMELINES),
     ), status
