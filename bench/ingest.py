@@ -50,7 +50,7 @@ def provision(url: str, devices: int, instance: str) -> list[str]:
     from dashboard.core.database import session_scope
     from dashboard.fleet.device_tokens import issue_token
 
-    server = create_server({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b"})
+    server = create_server({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b" * 32})
     tokens = []
     with session_scope(server) as s:
         org = get_or_create_org(s, "Bench")
@@ -68,7 +68,7 @@ def free_port() -> int:
 
 def start_gunicorn(url: str, instance: str, port: int, app_root: Path = ROOT) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, SIGNALCRAFT_INSTANCE_PATH=instance,
-               SECRET_KEY="bench", LOG_LEVEL="WARNING", GUNICORN_ACCESS_LOG="/dev/null")
+               SECRET_KEY="b" * 32, LOG_LEVEL="WARNING", GUNICORN_ACCESS_LOG="/dev/null")
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-k", "gthread", "--threads", "8",
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--access-logfile", "/dev/null",

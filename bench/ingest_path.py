@@ -75,7 +75,7 @@ def main() -> None:
             trips["n"] += 1
 
     instance = tempfile.mkdtemp(prefix="bench-ingest-path-")
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b",
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b" * 32,
                       "LOG_LEVEL": "WARNING"})
     server = app.server
     with session_scope(server) as s:

@@ -123,7 +123,7 @@ def test_login_form_requires_csrf_token(tmp_path):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"),
-                      "SECRET_KEY": "k"}).server
+                      "SECRET_KEY": "k" * 32}).server
     client = app.test_client()
     resp = client.post("/login", data={"email": "a@b.example", "password": "x" * 12})
     assert resp.status_code == 400

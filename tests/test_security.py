@@ -187,3 +187,38 @@ def test_responses_carry_protective_headers(client):
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert resp.headers["Referrer-Policy"] == "same-origin"
+
+
+# ---------------------------------------------------------------- issue 17: secret key
+@pytest.mark.parametrize("key", ["change-me-in-production", "Change-Me", "too-short-key"])
+def test_known_or_short_secret_key_is_refused_outside_the_demo(tmp_path, key):
+    from dashboard.app import create_app
+    from dashboard.core.config import ConfigError
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    upgrade(url)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"),
+                    "SECRET_KEY": key})
+    # The demo may run with it (a laptop, simulated devices).
+    create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"),
+                "SECRET_KEY": key, "DEMO_MODE": True})
+
+
+def test_missing_secret_key_is_refused_with_a_shared_database():
+    from dashboard.core.config import ConfigError, check_secret_key
+
+    with pytest.raises(ConfigError, match="not set"):
+        check_secret_key("", demo=False, testing=False, shared_database=True)
+    # one host on SQLite: a random key is generated into the instance folder
+    check_secret_key("", demo=False, testing=False, shared_database=False)
+    check_secret_key("x" * 32, demo=False, testing=False, shared_database=True)
+
+
+def test_forged_session_with_the_old_compose_key_is_impossible():
+    """The compose file cannot start without a key of the operator's own."""
+    from pathlib import Path
+
+    compose = (Path(__file__).resolve().parents[1] / "compose.yaml").read_text()
+    assert "change-me-in-production" not in compose
+    assert "${SECRET_KEY:?" in compose

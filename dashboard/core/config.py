@@ -31,6 +31,38 @@ def _env(name: str, default: Any) -> Any:
 
 _NOT_FROM_ENV = {"TESTING", "extra"}
 
+# Keys that have been published (compose files, docs, tutorials): anyone can sign a
+# session with them, so they are refused like a missing key (issue 17).
+KNOWN_PLACEHOLDER_KEYS = frozenset({
+    "change-me-in-production", "change-me", "changeme", "secret", "dev", "development",
+    "secret-key", "your-secret-key", "please-change-me", "insecure", "test-secret",
+})
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting the app refuses to start with; the message says what to set."""
+
+
+def check_secret_key(key: str, *, demo: bool, testing: bool, shared_database: bool) -> None:
+    """Refuse a SECRET_KEY that lets anyone forge a session: a published placeholder or
+    one shorter than 32 bytes; and a missing one when the database is shared (several
+    app servers would each generate their own). The demo and tests are exempt; the
+    embedded single-host install generates a random key into its instance folder."""
+    if demo or testing:
+        return
+    if not key:
+        if shared_database:
+            raise ConfigError("SECRET_KEY is not set: set it to the same random value "
+                              "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                              " on every app server")
+        return
+    if key.strip().lower() in KNOWN_PLACEHOLDER_KEYS:
+        raise ConfigError("SECRET_KEY is a published placeholder; set a random value")
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes; "
+                          "set a random value of at least 32 bytes")
+
 
 @dataclass
 class Settings:
