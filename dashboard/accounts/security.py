@@ -5,7 +5,8 @@ production) and a few response headers.
 Limits are plain strings in app.config so an installation can tune them:
 LOGIN_RATE_LIMIT (per IP and email), LOGIN_IP_RATE_LIMIT (per IP),
 RESET_RATE_LIMIT (password reset requests, per IP and email) and
-REGISTER_RATE_LIMIT (registrations, per IP)."""
+REGISTER_RATE_LIMIT (registrations, per IP) and UPLOAD_RATE_LIMIT (audio uploads
+for ad-hoc diagnosis, per user)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ DEFAULT_LIMITS = {
     "LOGIN_IP_RATE_LIMIT": "60 per minute",
     "RESET_RATE_LIMIT": "5 per 15 minutes",
     "REGISTER_RATE_LIMIT": "20 per hour",
+    # audio uploads for ad-hoc diagnosis (spectrogram page, /api/analyze), per user
+    "UPLOAD_RATE_LIMIT": "10 per minute",
 }
 
 

@@ -105,6 +105,7 @@ class Settings:
     LOGIN_IP_RATE_LIMIT: str = "60 per minute"
     RESET_RATE_LIMIT: str = "5 per 15 minutes"
     REGISTER_RATE_LIMIT: str = "20 per hour"
+    UPLOAD_RATE_LIMIT: str = "10 per minute"
     ALERTS_REFRESH_MS: int = _env("SIGNALCRAFT_ALERTS_REFRESH_MS", 60000)
     LOG_LEVEL: str = "INFO"
     JSON_LOGS: bool = _env("SIGNALCRAFT_JSON_LOGS", False)
