@@ -52,7 +52,7 @@ def test_login_then_logout(client, world):
     world.login(client, "A-viewer")
     page = client.get("/")
     assert page.status_code == 200
-    client.get("/logout")
+    client.post("/logout")
     resp = client.get("/")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
@@ -103,7 +103,7 @@ def test_login_redirects_only_to_local_paths(client, world):
     resp = client.post("/login?next=https://evil.example/x",
                        data={"email": world.users["A-viewer"], "password": PASSWORD})
     assert resp.headers["Location"] == "/"
-    client.get("/logout")
+    client.post("/logout")
     resp = client.post("/login?next=/compressor/3",
                        data={"email": world.users["A-viewer"], "password": PASSWORD})
     assert resp.headers["Location"] == "/compressor/3"

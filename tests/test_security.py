@@ -222,3 +222,47 @@ def test_forged_session_with_the_old_compose_key_is_impossible():
     compose = (Path(__file__).resolve().parents[1] / "compose.yaml").read_text()
     assert "change-me-in-production" not in compose
     assert "${SECRET_KEY:?" in compose
+
+
+# ---------------------------------------------------------------- issue 17: logout
+def _cookie(client, name):
+    cookie = client.get_cookie(name)
+    return cookie.value if cookie else None
+
+
+def test_logout_ends_a_copied_session_and_the_remember_cookie(tmp_path):
+    app = make_app(tmp_path)
+    world = World(app)
+    client = app.test_client()
+    resp = client.post("/login", data={"email": world.users["A-viewer"], "password": PASSWORD,
+                                       "remember": "1"})
+    assert resp.status_code == 302
+    stolen_session, stolen_remember = _cookie(client, "session"), _cookie(client, "remember_token")
+    assert stolen_session and stolen_remember
+    # GET only asks: a link or a prefetch does not log anyone out
+    assert client.get("/logout").status_code == 200
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    for cookies in ({"session": stolen_session}, {"remember_token": stolen_remember},
+                    {"session": stolen_session, "remember_token": stolen_remember}):
+        thief = app.test_client()
+        for name, value in cookies.items():
+            thief.set_cookie(name, value)
+        assert thief.get("/").status_code == 302, cookies
+        assert thief.post("/_dash-update-component", json={}).status_code == 401
+
+
+def test_logout_needs_its_csrf_token(tmp_path):
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    world = World(app)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"email": world.users["A-viewer"], "password": PASSWORD,
+                                "csrf_token": token})
+    assert client.post("/logout").status_code == 400  # a cross-site form cannot log out
+    assert client.get("/").status_code == 200
+    form = client.get("/logout").get_data(as_text=True)
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/").status_code == 302

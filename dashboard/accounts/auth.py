@@ -217,11 +217,20 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
+    """POST ends the session on the server: the user's session_version moves on, so this
+    cookie, a copy of it and the remember cookie all stop working. GET only asks (a
+    link or a prefetch must not log anyone out)."""
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return render_template("logout.html")
     if current_user.is_authenticated:
-        record_audit(db_session(), current_user, "logout", current_user.email)
+        user = db_session().get(User, current_user.id)
+        record_audit(db_session(), user, "logout", user.email)
+        user.session_version = (user.session_version or 1) + 1
         db_session().commit()
     logout_user()
-    flask_session.pop("kakao_next", None)
+    flask_session.clear()
     return redirect(url_for("auth.login"))
 
 
