@@ -156,6 +156,17 @@ def test_trusted_proxy_gives_client_address_and_https(tmp_path):
                                 data={"email": "viewer@a.example", "password": PASSWORD})
     assert audit_rows(trusting, "login.success")[0].ip == "203.0.113.9"
     kakao = trusting.test_client().get("/auth/kakao/login", headers=headers)
+    # https from the proxy, but the host is the request's own: nginx passes Host and
+    # never sets X-Forwarded-Host, so that header is whatever a client wrote
+    assert "redirect_uri=https%3A%2F%2Flocalhost%2Fauth%2Fkakao%2Fcallback" in \
+        kakao.headers["Location"]
+    assert "app.signalcraft.example" not in kakao.headers["Location"]
+
+
+def test_forwarded_host_is_trusted_only_when_configured(tmp_path):
+    app = make_app(tmp_path, TRUST_PROXY="1", TRUST_PROXY_HOST=True, KAKAO_CLIENT_ID="k")
+    kakao = app.test_client().get("/auth/kakao/login", headers={
+        "X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.signalcraft.example"})
     assert "redirect_uri=https%3A%2F%2Fapp.signalcraft.example%2Fauth%2Fkakao%2Fcallback" in \
         kakao.headers["Location"]
 
@@ -266,3 +277,38 @@ def test_logout_needs_its_csrf_token(tmp_path):
     token = form.split('name="csrf_token" value="')[1].split('"')[0]
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
+
+
+# ---------------------------------------------------------------- issue 17: finding 4
+def test_metrics_need_the_token_outside_the_demo(tmp_path):
+    app = make_app(tmp_path, TESTING=False, SECRET_KEY="s" * 40)
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 401
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "t").mkdir()
+    demo = make_app(tmp_path / "demo", TESTING=False, SECRET_KEY="s" * 40, DEMO_MODE=True)
+    assert demo.test_client().get("/metrics").status_code == 200
+    tokened = make_app(tmp_path / "t", TESTING=False, SECRET_KEY="s" * 40,
+                       METRICS_TOKEN="m" * 32)
+    assert tokened.test_client().get(
+        "/metrics", headers={"Authorization": "Bearer " + "m" * 32}).status_code == 200
+
+
+def test_csv_cells_that_spreadsheets_would_run_are_defused():
+    from dashboard.app.media import _csv_line
+
+    line = _csv_line(("=HYPERLINK(\"http://x\")", "+1+1", "-2+cmd|' /C calc'!A0", "@SUM(A1)",
+                      "-0.1234", "12.5", "plain", 3))
+    cells = line.rstrip("\r\n").split(",")
+    assert cells[0].startswith("\"'=") and cells[1] == "'+1+1" and cells[3] == "'@SUM(A1)"
+    assert cells[2].startswith("\"'-2") or cells[2].startswith("'-2")
+    assert cells[4:] == ["-0.1234", "12.5", "plain", "3"]
+
+
+def test_nginx_accepts_a_base64_firmware_of_4_mb():
+    import re
+    from pathlib import Path
+
+    conf = (Path(__file__).resolve().parents[1] / "deploy/nginx/signalcraft.conf").read_text()
+    limit = int(re.search(r"client_max_body_size (\d+)m;", conf).group(1))
+    assert limit * 1024 * 1024 >= (4 * 1024 * 1024 + 2) // 3 * 4 + 64 * 1024

@@ -52,8 +52,12 @@ def init_app(server: Flask) -> None:
                                                     os.environ.get("TRUST_PROXY")))
     if proxies:
         # Only behind a proxy we run: otherwise X-Forwarded-For is whatever a client says.
+        # X-Forwarded-Host/-Prefix only when the proxy is said to set them (the shipped
+        # nginx passes Host itself and sets neither): otherwise a client picks the host
+        # of the redirect URIs we build, e.g. Kakao's callback.
+        hosts = proxies if server.config.get("TRUST_PROXY_HOST") else 0
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
-                                   x_host=proxies, x_prefix=proxies)
+                                   x_host=hosts, x_prefix=hosts)
     for key, value in DEFAULT_LIMITS.items():
         server.config.setdefault(key, value)
     server.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")

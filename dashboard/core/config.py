@@ -100,7 +100,9 @@ class Settings:
     LIVE_HEARTBEAT_SECONDS: int = _env("SIGNALCRAFT_LIVE_HEARTBEAT", 15)
     SESSION_COOKIE_SECURE: bool = False
     RATELIMIT_STORAGE_URI: str = "memory://"
-    TRUST_PROXY: str = ""  # "true" / "1" / "2": that many proxies set X-Forwarded-*
+    TRUST_PROXY: str = ""  # "true" / "1" / "2": that many proxies set X-Forwarded-For/-Proto
+    # the proxies also set X-Forwarded-Host/-Prefix (the shipped nginx does not)
+    TRUST_PROXY_HOST: bool = False
     LOGIN_RATE_LIMIT: str = "10 per minute"
     LOGIN_IP_RATE_LIMIT: str = "60 per minute"
     RESET_RATE_LIMIT: str = "5 per 15 minutes"
