@@ -104,6 +104,9 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
     from callbacks import register_all
 
     register_all(app)
+    from dashboard.app import callback_requests
+
+    callback_requests.init_app(app)
     server.config["DASH_APP"] = app
     if server.config.get("SCHEDULER_ENABLED") and not server.config.get("TESTING"):
         from dashboard.app.scheduler import start_scheduler
