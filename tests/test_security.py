@@ -312,3 +312,84 @@ def test_nginx_accepts_a_base64_firmware_of_4_mb():
     conf = (Path(__file__).resolve().parents[1] / "deploy/nginx/signalcraft.conf").read_text()
     limit = int(re.search(r"client_max_body_size (\d+)m;", conf).group(1))
     assert limit * 1024 * 1024 >= (4 * 1024 * 1024 + 2) // 3 * 4 + 64 * 1024
+
+
+# ---------------------------------------------------------------- issue 17: hardening
+def test_pages_carry_a_csp_without_inline_scripts_but_dash_s_own(client, world):
+    world.login(client, "A-viewer")
+    page = client.get("/")
+    csp = page.headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert "'unsafe-inline'" not in directives["script-src"]
+    assert "'unsafe-eval'" not in directives["script-src"]
+    assert directives["frame-ancestors"] == "'self'" and directives["object-src"] == "'none'"
+    # every inline script of the page is allowed by its hash, and only those
+    import base64
+    import hashlib
+    import re
+
+    inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>",
+                        page.get_data(as_text=True), re.S)
+    assert inline
+    for script in inline:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in directives["script-src"]
+    for path in ("/login", "/_dash-layout", "/healthz"):
+        assert "frame-ancestors 'self'" in client.get(path).headers["Content-Security-Policy"]
+
+
+def test_error_pages_never_show_a_traceback(tmp_path):
+    app = make_app(tmp_path, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom-for-test")
+    def boom():
+        raise RuntimeError("secret internals /etc/signalcraft")
+
+    @app.get("/api/boom-for-test")
+    def api_boom():
+        raise RuntimeError("secret internals /etc/signalcraft")
+
+    World(app)
+    client = app.test_client()
+    client.post("/login", data={"email": "viewer@a.example", "password": PASSWORD})
+    for path in ("/boom-for-test", "/api/boom-for-test"):
+        resp = client.get(path)
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 500
+        assert "Traceback" not in body and "secret internals" not in body
+
+
+def test_next_redirects_stay_on_this_site(client, world):
+    for target in ("https://evil.example/", "//evil.example", "/\\\\evil.example",
+                   "javascript:alert(1)", "http:/evil.example"):
+        resp = client.post(f"/login?next={target}",
+                           data={"email": world.users["A-viewer"], "password": PASSWORD})
+        location = resp.headers["Location"]
+        assert "evil" not in location and not location.startswith("javascript"), target
+        client.post("/logout")
+    resp = client.post("/login?next=/history", data={"email": world.users["A-viewer"],
+                                                     "password": PASSWORD})
+    assert resp.headers["Location"].endswith("/history")
+
+
+def test_session_is_fresh_at_login(client, world):
+    with client.session_transaction() as sess:
+        sess["planted"] = "by someone else"
+    before = client.get_cookie("session").value
+    world.login(client, "A-viewer")
+    assert client.get_cookie("session").value != before
+    with client.session_transaction() as sess:
+        assert "planted" not in sess and sess.get("_user_id")
+
+
+def test_a_role_change_ends_the_user_s_sessions(client, app, world):
+    from dashboard.accounts.users import change_role
+    from dashboard.core.models import User
+
+    world.login(client, "A-analyst")
+    assert client.get("/").status_code == 200
+    with session_scope(app) as s:
+        admin = s.scalar(sa.select(User).where(User.email == world.users["A-admin"]))
+        target = s.scalar(sa.select(User).where(User.email == world.users["A-analyst"]))
+        change_role(s, admin, target.id, "viewer")
+    assert client.get("/").status_code == 302  # logs in again, with the new role

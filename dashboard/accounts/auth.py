@@ -162,6 +162,9 @@ def safe_next(target: str | None) -> str:
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
+    # browsers read "/\\host" as "//host"; control characters are stripped before parsing
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return "/"
     return target
 
 
@@ -203,6 +206,8 @@ def login() -> Any:
             return _login_failed(email, "disabled",
                                  _("This account is disabled."),
                                  "danger", 403, user)
+        # a fresh session: nothing planted before login survives into it (fixation)
+        flask_session.clear()
         login_user(user, remember=bool(request.form.get("remember")))
         user.last_login_at = utcnow()
         record_audit(db_session(), user, "login.success", user.email, {"method": "password"})

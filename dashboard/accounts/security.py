@@ -80,13 +80,60 @@ def init_app(server: Flask) -> None:
                 return check()
             return None
 
+    @server.errorhandler(500)
+    def _server_error(exc: Any) -> Any:
+        # never a traceback or an exception text to the client; the log has them
+        from flask import jsonify, render_template
+
+        from dashboard.core.i18n import _
+
+        if request.path.startswith(("/_dash-", "/api/")):
+            return jsonify(error="server_error", detail="internal error"), 500
+        return render_template("message.html", title=_("Something went wrong"),
+                               paragraphs=[_("The error was logged. Please try again.")],
+                               links=[(_("Back"), "/")]), 500
+
     @server.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(
+            _script_hashes(server)))
         # Reset and invitation links carry tokens in the path: never leak them as Referer.
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def _script_hashes(server: Flask) -> list[str]:
+    """Hashes of Dash's inline scripts. Dash adds inline clientside callbacks to its
+    list as it renders the index (after start-up), so the hashes are taken again
+    whenever that list has grown."""
+    from dash import _callback
+
+    app = server.config.get("DASH_APP")
+    if app is None:
+        return []
+    key = (len(app._inline_scripts), len(_callback.GLOBAL_INLINE_SCRIPTS))
+    cached = server.extensions.get("sc_csp_hashes")
+    if cached is None or cached[0] != key:
+        hashes = list(dict.fromkeys(app.csp_hashes()))  # takes in the global scripts
+        cached = ((len(app._inline_scripts), len(_callback.GLOBAL_INLINE_SCRIPTS)), hashes)
+        server.extensions["sc_csp_hashes"] = cached
+    return cached[1]
+
+
+def content_security_policy(script_hashes: Any) -> str:
+    """No inline script but Dash's own (its renderer bootstrap and inline clientside
+    callbacks, allowed by hash: ``Dash.csp_hashes``); styles may be inline because
+    Plotly injects <style> elements; nothing may frame the app."""
+    scripts = " ".join(["'self'", *script_hashes])
+    return ("default-src 'self'; "
+            f"script-src {scripts}; "
+            "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob: https://*.kakaocdn.net; "
+            "font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
+            "manifest-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'self'")
 
 
 def allow(limit_name: str, *identity: str) -> bool:
