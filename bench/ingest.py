@@ -53,7 +53,7 @@ def provision(url: str, devices: int, instance: str) -> list[str]:
     from dashboard.core.database import session_scope
     from dashboard.fleet.device_tokens import issue_token
 
-    server = create_server({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b"})
+    server = create_server({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b" * 32})
     tokens = []
     with session_scope(server) as s:
         org = get_or_create_org(s, "Bench")
@@ -73,7 +73,7 @@ def start_gunicorn(url: str, instance: str, port: int, app_root: Path = ROOT) ->
     # The senders go back to back, far faster per token than a device's one call a
     # second: the per-token limit is raised (still counted, so its cost is measured).
     env = dict(os.environ, DATABASE_URL=url, SIGNALCRAFT_INSTANCE_PATH=instance,
-               SECRET_KEY="bench", LOG_LEVEL="WARNING", GUNICORN_ACCESS_LOG="/dev/null",
+               SECRET_KEY="b" * 32, LOG_LEVEL="WARNING", GUNICORN_ACCESS_LOG="/dev/null",
                SIGNALCRAFT_DEVICE_RATE_LIMIT="1000000 per second")
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-k", "gthread", "--threads", "8",

@@ -77,7 +77,7 @@ def main() -> None:
     instance = tempfile.mkdtemp(prefix="bench-ingest-path-")
     # 50 tokens called back to back: far over a real device's rate, so the per-token
     # limit is raised (still counted: its cost is part of the figure).
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b",
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "b" * 32,
                       "LOG_LEVEL": "WARNING", "DEVICE_RATE_LIMIT": "1000000 per second"})
     server = app.server
     with session_scope(server) as s:

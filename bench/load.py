@@ -96,7 +96,7 @@ def provision(url: str, instance: str, devices: int, users: int) -> dict[str, An
     from dashboard.fleet.device_tokens import issue_token
 
     server = create_server({"DATABASE_URL": url, "INSTANCE_PATH": instance,
-                            "SECRET_KEY": "load"})
+                            "SECRET_KEY": "b" * 32})
     device_rows, accounts = [], []
     with session_scope(server) as s:
         org = get_or_create_org(s, "Load Org")
@@ -142,7 +142,7 @@ def server_env(url: str, instance: str, port: int, workers: int, threads: int,
     if worker_class:
         extra["GUNICORN_WORKER_CLASS"] = worker_class
     return dict(
-        os.environ, DATABASE_URL=url, SIGNALCRAFT_INSTANCE_PATH=instance, SECRET_KEY="load",
+        os.environ, DATABASE_URL=url, SIGNALCRAFT_INSTANCE_PATH=instance, SECRET_KEY="b" * 32,
         LOG_LEVEL="WARNING", SIGNALCRAFT_SCHEDULER="false", SIGNALCRAFT_CACHE_URL=cache_url,
         GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers),
         GUNICORN_ACCESS_LOG="/dev/null", **extra,

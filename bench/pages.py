@@ -164,7 +164,7 @@ def main() -> None:
             "- CASE WHEN id % 50 = 0 THEN interval '1 hour' ELSE interval '0' END"))
     engine.dispose()
     instance = tempfile.mkdtemp(prefix="bench-pages-")
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": args.url,
+    app = create_app({"TESTING": True, "SECRET_KEY": "b" * 32, "DATABASE_URL": args.url,
                       "INSTANCE_PATH": instance, "WTF_CSRF_ENABLED": False})
     server = app.server
     with session_scope(server) as s:

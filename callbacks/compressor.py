@@ -65,11 +65,17 @@ def custom_range(start_date: str | None, end_date: str | None, tz: str
     def parse(value: str | None) -> dt.datetime | None:
         if not value:
             return None
-        day = dt.date.fromisoformat(value[:10])
-        return dt.datetime.combine(day, dt.time(), zone(tz)).astimezone(dt.UTC)
+        try:
+            day = dt.date.fromisoformat(str(value)[:10])
+            return dt.datetime.combine(day, dt.time(), zone(tz)).astimezone(dt.UTC)
+        except (ValueError, OverflowError) as exc:  # year 1 in UTC+9 is year 0
+            raise RangeError(_("choose a start and an end date")) from exc
 
     start, end = parse(start_date), parse(end_date)
-    return start, (end + dt.timedelta(days=1) if end is not None else None)
+    try:
+        return start, (end + dt.timedelta(days=1) if end is not None else None)
+    except OverflowError as exc:  # the day after 9999-12-31
+        raise RangeError(_("choose a start and an end date")) from exc
 
 
 def header(compressor_id: str | None) -> tuple[Any, dict]:

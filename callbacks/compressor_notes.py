@@ -5,6 +5,7 @@ note marks."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
@@ -69,6 +70,16 @@ def notes_list(compressor_id: str | None) -> list:
     return items
 
 
+def _note_id(value: Any) -> int | None:
+    """The note being edited, from a dcc.Store anyone can write: an id or nothing."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)) \
+            or not str(value).isdigit() or len(str(value)) > 18:
+        raise NoteError(_("Note not found."))
+    return int(value)
+
+
 def register(app: dash.Dash) -> None:
     @app.callback(
         Output("compressor-notes", "children"),
@@ -92,7 +103,11 @@ def register(app: dash.Dash) -> None:
     def start_editing(clicks: list[int | None]) -> tuple:
         if not ctx.triggered_id or not any(clicks):
             raise PreventUpdate
-        note = get_note(db_session(), current_user.org_id, int(ctx.triggered_id["index"]))
+        try:
+            note_id = _note_id(ctx.triggered_id["index"])
+        except (NoteError, TypeError, KeyError) as exc:
+            raise PreventUpdate from exc
+        note = get_note(db_session(), current_user.org_id, note_id) if note_id else None
         if note is None:
             raise PreventUpdate
         ts = note.ts.astimezone(zone(user_zone_name())).strftime(INPUT_FORMAT)
@@ -130,6 +145,7 @@ def register(app: dash.Dash) -> None:
             return (no_update, _("Compressor not found."),
                     *[no_update] * 5)
         try:
+            editing = _note_id(editing)
             if ctx.triggered_id == "compressor-note-delete":
                 if editing is None:
                     raise PreventUpdate

@@ -16,14 +16,16 @@ from flask import current_app
 from flask_login import current_user
 
 from callbacks.guard import guarded
+from dashboard.accounts.security import allow
 from dashboard.analysis.queue import UploadError, analyze_upload
+from dashboard.core import wav
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _
+from dashboard.core.wav import WavError
 from dashboard.fleet.overview import org_compressors
 from dashboard.fleet.recordings import (
     ClipError,
     RecordingView,
-    decode_wav,
     list_recordings,
     load_clip,
     owned_recording,
@@ -183,14 +185,21 @@ def waterfall(compressor_id: Any, count: Any) -> Any:
 
 
 def upload_view(contents: str | None, filename: str | None) -> Any:
-    if not contents:
+    if not contents or not isinstance(contents, str):
         raise PreventUpdate
+    if not allow("UPLOAD_RATE_LIMIT", f"user{current_user.id}"):
+        return dbc.Alert(_("Too many uploads. Wait a minute and try again."),
+                         color="warning", id="spectro-upload-error")
     try:
         _header, encoded = contents.split(",", 1)
+        if len(encoded) > (wav.MAX_BYTES + 2) // 3 * 4 + 4:  # before decoding anything
+            raise WavError(413, "payload_too_large",
+                           "Audio files are limited to %(limit)s bytes.", limit=wav.MAX_BYTES)
         data = base64.b64decode(encoded, validate=True)
-        y, sr = decode_wav(data)
+        y, sr = wav.decode(data)  # the device path's limits, checked from the header
     except (ValueError, binascii.Error) as exc:
-        message = str(exc) if isinstance(exc, ClipError) else _("This is not a readable WAV file.")
+        message = (exc.localized() if isinstance(exc, WavError)
+                   else _("This is not a readable WAV file."))
         return dbc.Alert(message, color="warning", id="spectro-upload-error")
     spec = spectrum(y, sr)
     f0 = dominant_frequency(spec)

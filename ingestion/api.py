@@ -61,6 +61,8 @@ def parse_json_body() -> Any:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # 100,000 `[`: nested deeper than the parser goes
+        raise ApiError(400, "malformed_json", "body is nested too deeply") from exc
 
 
 def _bearer_token() -> str:

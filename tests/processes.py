@@ -32,7 +32,7 @@ def app_env(database_url: str, instance: Path, **extra: str) -> dict[str, str]:
            if not k.startswith(("SIGNALCRAFT_", "GUNICORN_")) and k not in
            ("DATABASE_URL", "S3_ENDPOINT_URL", "SECRET_KEY", "FLASK_APP")}
     env.update(DATABASE_URL=database_url, SIGNALCRAFT_INSTANCE_PATH=str(instance),
-               SECRET_KEY="scaleout-test-secret", OPENBLAS_NUM_THREADS="1",
+               SECRET_KEY="scaleout-test-secret-0123456789abcdef", OPENBLAS_NUM_THREADS="1",
                OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
                PYTHONUNBUFFERED="1", SIGNALCRAFT_SCHEDULER="false")
     env.update(extra)

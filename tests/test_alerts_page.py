@@ -91,7 +91,7 @@ def test_viewers_and_analysts_cannot_acknowledge(client, dash_app, app, world):
     for who in ("A-viewer", "A-analyst"):
         world.login(client, who)
         assert _confirm(client, dash_app, alert_id, "acknowledge", "me").status_code == 204
-        client.get("/logout")
+        client.post("/logout")
     assert _alert(app, alert_id).state == "open"
 
 
@@ -124,7 +124,7 @@ def test_timeline_shows_events_and_the_delivery_log(client, dash_app, app, world
         "alerts-timeline": [(alert_id, 1)]}, [pattern_prop("alerts-timeline", alert_id)])
     text = _text(resp)
     assert "alerts-event-fired" in text and "manager@a.example" in text and "pending" in text
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "B-viewer")
     resp = call_callback(client, dash_app, "alerts-timeline-body.children", {
         "alerts-focus.data": str(alert_id)}, ["alerts-focus.data"])
@@ -203,7 +203,7 @@ def test_editing_a_rule_keeps_settings_the_form_does_not_show(client, dash_app, 
     assert not rule.enabled and rule.params["escalation_roles"] == [["admin"]]
     assert rule.params["max_renotify"] == 4
     # Another organisation's manager cannot edit it by id.
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "B-manager")
     resp = call_callback(client, dash_app, SAVE_RULE, _rule_values(target=rule_id, name="Mine"),
                          ["alerts-rule-save.n_clicks"])
@@ -231,7 +231,7 @@ def _channel_rows(app, org_id):
 def test_only_admins_change_channels_and_bad_limits_write_nothing(client, dash_app, app, world):
     world.login(client, "A-manager")
     assert _channels(client, dash_app, 5).status_code == 204
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "A-admin")
     resp = _channels(client, dash_app, "lots")
     assert "1~1000" in _text(resp)

@@ -235,7 +235,7 @@ def test_stale_claim_past_max_attempts_is_marked_failed(app, client, world, demo
         assert rec.status == "failed" and "3 attempts" in rec.error
 
 
-@pytest.mark.parametrize("who,status", [(None, 401), ("A-viewer", 200)])
+@pytest.mark.parametrize("who,status", [(None, 401), ("A-viewer", 403), ("A-analyst", 200)])
 def test_adhoc_analysis_needs_login(client, app, world, demo_model_file, who, status):
     install_model(app, demo_model_file)
     if who:

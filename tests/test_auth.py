@@ -52,7 +52,7 @@ def test_login_then_logout(client, world):
     world.login(client, "A-viewer")
     page = client.get("/")
     assert page.status_code == 200
-    client.get("/logout")
+    client.post("/logout")
     resp = client.get("/")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
@@ -103,7 +103,7 @@ def test_login_redirects_only_to_local_paths(client, world):
     resp = client.post("/login?next=https://evil.example/x",
                        data={"email": world.users["A-viewer"], "password": PASSWORD})
     assert resp.headers["Location"] == "/"
-    client.get("/logout")
+    client.post("/logout")
     resp = client.post("/login?next=/compressor/3",
                        data={"email": world.users["A-viewer"], "password": PASSWORD})
     assert resp.headers["Location"] == "/compressor/3"
@@ -123,7 +123,7 @@ def test_login_form_requires_csrf_token(tmp_path):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"),
-                      "SECRET_KEY": "k"}).server
+                      "SECRET_KEY": "k" * 32}).server
     client = app.test_client()
     resp = client.post("/login", data={"email": "a@b.example", "password": "x" * 12})
     assert resp.status_code == 400

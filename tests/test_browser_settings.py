@@ -34,6 +34,7 @@ def log_in(dash_duo, email: str, password: str) -> None:
 
 def log_out(dash_duo) -> None:
     dash_duo.driver.get(dash_duo.server.url + "/logout")
+    dash_duo.wait_for_element("#logout-submit").click()
     dash_duo.wait_for_element("#login-form")
 
 

@@ -22,7 +22,7 @@ def test_health_callback_shows_only_own_organisation(client, world, app):
     assert resp.status_code == 200
     assert _card_ids(resp) == set(world.compressors["A"])
     assert "Secret B" not in resp.get_data(as_text=True)
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "B-viewer")
     assert _card_ids(call_health(client)) == set(world.compressors["B"])
 

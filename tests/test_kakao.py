@@ -125,7 +125,7 @@ def test_kakao_links_existing_account_by_verified_email(client, kakao, kakao_app
     assert linked.kakao_id == "77" and linked.role == "manager"
     assert client.get("/").status_code == 200
     # Next time the Kakao id alone finds the account, whatever email Kakao reports.
-    client.get("/logout")
+    client.post("/logout")
     kakao.accounts[77].email = "changed@elsewhere.kr"
     assert kakao_login(client, kakao).headers["Location"] == "/"
     assert user(kakao_app, kakao_id="77").email == email
@@ -213,7 +213,7 @@ def test_a_used_state_cannot_be_replayed(client, kakao, kakao_app):
     kakao.login_as(12)
     callback, _ = start(client, kakao)
     assert client.get(callback).status_code == 302
-    client.get("/logout")
+    client.post("/logout")
     assert client.get(callback).status_code == 400
 
 
@@ -227,7 +227,7 @@ def test_signed_in_user_connects_kakao_from_settings(client, kakao, kakao_app):
     assert resp.status_code == 302 and resp.headers["Location"] == "/settings"
     assert user(kakao_app, email=world.users["A-analyst"]).kakao_id == "13"
     # The same Kakao account cannot then be connected to a second user.
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "A-viewer")
     callback, _ = start(client, kakao)
     client.get(callback)
@@ -304,5 +304,5 @@ def test_invitation_completes_a_kakao_account_without_organisation(client, kakao
     assert joined.org_id == world.org_ids["A"] and joined.role == "manager"
     assert client.get("/").status_code == 200
     # Logged out, the same link now says it is used up.
-    client.get("/logout")
+    client.post("/logout")
     assert client.get(path).status_code == 404

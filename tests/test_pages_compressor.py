@@ -108,7 +108,7 @@ def test_another_organisations_compressor_page_is_404_and_says_not_found(client,
                          {"compressor-id.data": str(a1)})
     assert "compressor-not-found" in ids_in(output_of(resp, "compressor-header", "children"))
     assert output_of(resp, "compressor-body", "style") == {"display": "none"}
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "A-viewer")
     assert client.get(f"/compressor/{a1}").status_code == 200
     resp = call_callback(client, dash_app, "compressor-header.children",
@@ -216,7 +216,7 @@ def test_viewers_and_other_organisations_cannot_write_notes(client, world, dash_
         note_id = add_note(s, cid, utcnow(), "Original").id
     world.login(client, "A-viewer")
     assert _save_note(client, dash_app, cid, "Viewer note").status_code == 204
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "B-manager")
     resp = _save_note(client, dash_app, cid, "Hijack", editing=note_id)
     assert "찾을 수 없습니다" in text_of(output_of(resp, "compressor-note-message", "children"))

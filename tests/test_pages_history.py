@@ -119,7 +119,7 @@ def test_csv_export_streams_the_filtered_set_to_own_analysts(history):
     a1 = world.compressors["A"][0]
     world.login(client, "A-viewer")
     assert client.get("/export/diagnoses.csv").status_code == 403
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "A-analyst")
     resp = client.get(f"/export/diagnoses.csv?compressor={a1}&label=bearing")
     assert resp.mimetype == "text/csv" and resp.is_streamed
@@ -131,7 +131,7 @@ def test_csv_export_streams_the_filtered_set_to_own_analysts(history):
     assert len(_csv(client.get("/export/diagnoses.csv"))) == 600
     bad = client.get("/export/diagnoses.csv?min_score=abc")
     assert bad.status_code == 400 and bad.get_json()["error"] == "bad_filter"
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "B-analyst")
     assert client.get(f"/export/diagnoses.csv?compressor={a1}").status_code == 404
     assert {r["compressor"] for r in _csv(client.get("/export/diagnoses.csv"))} == {"Comp B1"}
@@ -152,11 +152,11 @@ def test_analysts_review_diagnoses_and_the_verdict_is_kept(history, pg_dash_app)
             Diagnosis.org_id == world.org_ids["A"], Diagnosis.label == "bearing").limit(1))
     world.login(client, "A-viewer")
     assert _review(client, pg_dash_app, did, "invalid", "belt_slip").status_code == 204
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "B-analyst")
     refused = _review(client, pg_dash_app, did, "invalid", "belt_slip")
     assert "찾을 수 없습니다" in text_of(output_of(refused, "history-review-message", "children"))
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "A-analyst")
     same = _review(client, pg_dash_app, did, "invalid", "bearing")
     assert "다른 라벨" in text_of(output_of(same, "history-review-message", "children"))

@@ -48,7 +48,7 @@ def test_audio_is_served_with_ranges_to_own_analysts_only(client, world, dash_ap
     world.login(client, "B-analyst")
     assert client.get(url).status_code == 404
     assert client.get(f"/media/recording/{clips['foreign']}.wav").status_code == 200
-    client.get("/logout")
+    client.post("/logout")
     world.login(client, "A-analyst")
     full = client.get(url)
     assert full.status_code == 200 and full.mimetype == "audio/wav"

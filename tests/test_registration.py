@@ -118,16 +118,35 @@ def test_marketing_consent_is_optional(client, app):
     assert get_user(app, "founder@hanbit.example").marketing_consent_at is None
 
 
-def test_taken_email_and_organisation_name_are_refused(client, app, world):
-    resp = client.post("/register", data={**GOOD, "email": world.users["A-viewer"]})
-    assert resp.status_code == 400 and "already exists" in resp.get_data(as_text=True)
+def test_taken_email_and_organisation_name_are_refused(client, app, world, sink):
     resp = client.post("/register", data={**GOOD, "org_name": "org a"})
     assert resp.status_code == 400 and "organisation with this name" in \
         resp.get_data(as_text=True)
-    resp = client.post("/register", data={**GOOD, "org_mode": "join", "org_name": "Nope Inc"})
-    assert resp.status_code == 400 and "No organisation has this name" in \
-        resp.get_data(as_text=True)
     assert get_user(app, "founder@hanbit.example") is None
+
+
+def test_registration_does_not_reveal_accounts_or_organisations(client, app, world, sink):
+    """Issue 17: a taken email and an unknown organisation answer exactly like a real
+    join request; only the address's owner learns why, by mail."""
+    real = client.post("/register", data={**GOOD, "email": "joiner@x.example",
+                                          "org_mode": "join", "org_name": "Org A"})
+    taken = client.post("/register", data={**GOOD, "email": world.users["A-viewer"],
+                                           "org_mode": "join", "org_name": "Org A"})
+    unknown = client.post("/register", data={**GOOD, "email": "prober@x.example",
+                                             "org_mode": "join", "org_name": "Nope Inc"})
+    taken_create = client.post("/register", data={**GOOD, "email": world.users["B-admin"]})
+
+    def page(resp):
+        return resp.get_data(as_text=True).split('id="message-card"')[1]
+
+    assert real.status_code == taken.status_code == unknown.status_code == 202
+    assert taken_create.status_code == 202
+    assert page(real) == page(taken) == page(unknown) == page(taken_create)
+    assert get_user(app, "prober@x.example") is None
+    notice = sink.wait_for(lambda m: world.users["A-viewer"] in str(m["To"]))
+    assert "already has an account" in notice.get_body(("plain",)).get_content()
+    notice = sink.wait_for(lambda m: "prober@x.example" in str(m["To"]))
+    assert "Nope Inc" in notice.get_body(("plain",)).get_content()
 
 
 def test_password_reset_by_single_use_emailed_link(client, app, world, sink):

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "dashboard" / "translations" / "ko" / "LC_MESSAGES" / "messages.po"
 # The refusals people read carry their catalogue message as the first argument.
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None,
-            "AccountError": None, "AlertsInputError": None, "UserMessageError": None}
+            "AccountError": None, "AlertsInputError": None, "UserMessageError": None,
+            "WavError": (3,)}
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Words that stay Latin in Korean text: the product, units, formats and proper names.
 LATIN_OK = {"SignalCraft", "Kakao", "KakaoTalk", "CSV", "WAV", "RMS", "SMS", "LMS", "HTTP",

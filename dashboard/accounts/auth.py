@@ -164,6 +164,9 @@ def safe_next(target: str | None) -> str:
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
+    # browsers read "/\\host" as "//host"; control characters are stripped before parsing
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return "/"
     return target
 
 
@@ -205,6 +208,8 @@ def login() -> Any:
             return _login_failed(email, "disabled",
                                  _("This account is disabled."),
                                  "danger", 403, user)
+        # a fresh session: nothing planted before login survives into it (fixation)
+        flask_session.clear()
         login_user(user, remember=bool(request.form.get("remember")))
         user.last_login_at = utcnow()
         record_audit(db_session(), user, "login.success", user.email, {"method": "password"})
@@ -219,11 +224,20 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
+    """POST ends the session on the server: the user's session_version moves on, so this
+    cookie, a copy of it and the remember cookie all stop working. GET only asks (a
+    link or a prefetch must not log anyone out)."""
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return render_template("logout.html")
     if current_user.is_authenticated:
-        record_audit(db_session(), current_user, "logout", current_user.email)
+        user = db_session().get(User, current_user.id)
+        record_audit(db_session(), user, "logout", user.email)
+        user.session_version = (user.session_version or 1) + 1
         db_session().commit()
     logout_user()
-    flask_session.pop("kakao_next", None)
+    flask_session.clear()
     return redirect(url_for("auth.login"))
 
 

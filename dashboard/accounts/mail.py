@@ -58,6 +58,24 @@ def send_password_reset(app: Flask, to: str, link: str, minutes: int) -> bool:
     return send_email(app, to, subject, text, html)
 
 
+def send_registration_refused(app: Flask, to: str, reason: str, org_name: str = "") -> bool:
+    """Why a sign-up went nowhere, told only to the address's owner: the page answers
+    the same whether or not the email or organisation exists (issue 17)."""
+    subject = "[SignalCraft] 가입 안내 · About your sign-up"
+    login = public_url(app, "/login")
+    if reason == "email_taken":
+        ko = "이 이메일로 이미 계정이 있습니다. 로그인하거나 비밀번호를 재설정하세요."
+        en = ("Someone (maybe you) tried to sign up with this address, which already has an "
+              "account. Log in, or reset your password. If it was not you, ignore this email.")
+    else:
+        ko = f"'{org_name}' 이름의 조직이 없습니다. 관리자에게 정확한 이름이나 초대를 요청하세요."
+        en = (f"No organisation is named '{org_name}'. Check the exact name with your admin, "
+              "or ask them for an invitation.")
+    text = f"{ko}\n{login}\n\n{en}\n{login}\n"
+    return send_email(app, to, subject, text, _html([escape(ko), escape(en)], login,
+                                                    "로그인 · Log in"))
+
+
 def send_verification(app: Flask, to: str, link: str) -> bool:
     subject = "[SignalCraft] 이메일 인증 · Verify your email"
     text = (f"이메일 주소를 인증하려면 아래 링크를 여세요:\n{link}\n\n"

@@ -5,7 +5,8 @@ production) and a few response headers.
 Limits are plain strings in app.config so an installation can tune them:
 LOGIN_RATE_LIMIT (per IP and email), LOGIN_IP_RATE_LIMIT (per IP),
 RESET_RATE_LIMIT (password reset requests, per IP and email) and
-REGISTER_RATE_LIMIT (registrations, per IP)."""
+REGISTER_RATE_LIMIT (registrations, per IP) and UPLOAD_RATE_LIMIT (audio uploads
+for ad-hoc diagnosis, per user)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ DEFAULT_LIMITS = {
     "LOGIN_IP_RATE_LIMIT": "60 per minute",
     "RESET_RATE_LIMIT": "5 per 15 minutes",
     "REGISTER_RATE_LIMIT": "20 per hour",
+    # audio uploads for ad-hoc diagnosis (spectrogram page, /api/analyze), per user
+    "UPLOAD_RATE_LIMIT": "10 per minute",
 }
 
 
@@ -49,8 +52,12 @@ def init_app(server: Flask) -> None:
                                                     os.environ.get("TRUST_PROXY")))
     if proxies:
         # Only behind a proxy we run: otherwise X-Forwarded-For is whatever a client says.
+        # X-Forwarded-Host/-Prefix only when the proxy is said to set them (the shipped
+        # nginx passes Host itself and sets neither): otherwise a client picks the host
+        # of the redirect URIs we build, e.g. Kakao's callback.
+        hosts = proxies if server.config.get("TRUST_PROXY_HOST") else 0
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
-                                   x_host=proxies, x_prefix=proxies)
+                                   x_host=hosts, x_prefix=hosts)
     for key, value in DEFAULT_LIMITS.items():
         server.config.setdefault(key, value)
     server.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
@@ -73,13 +80,60 @@ def init_app(server: Flask) -> None:
                 return check()
             return None
 
+    @server.errorhandler(500)
+    def _server_error(exc: Any) -> Any:
+        # never a traceback or an exception text to the client; the log has them
+        from flask import jsonify, render_template
+
+        from dashboard.core.i18n import _
+
+        if request.path.startswith(("/_dash-", "/api/")):
+            return jsonify(error="server_error", detail="internal error"), 500
+        return render_template("message.html", title=_("Something went wrong"),
+                               paragraphs=[_("The error was logged. Please try again.")],
+                               links=[(_("Back"), "/")]), 500
+
     @server.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(
+            _script_hashes(server)))
         # Reset and invitation links carry tokens in the path: never leak them as Referer.
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def _script_hashes(server: Flask) -> list[str]:
+    """Hashes of Dash's inline scripts. Dash adds inline clientside callbacks to its
+    list as it renders the index (after start-up), so the hashes are taken again
+    whenever that list has grown."""
+    from dash import _callback
+
+    app = server.config.get("DASH_APP")
+    if app is None:
+        return []
+    key = (len(app._inline_scripts), len(_callback.GLOBAL_INLINE_SCRIPTS))
+    cached = server.extensions.get("sc_csp_hashes")
+    if cached is None or cached[0] != key:
+        hashes = list(dict.fromkeys(app.csp_hashes()))  # takes in the global scripts
+        cached = ((len(app._inline_scripts), len(_callback.GLOBAL_INLINE_SCRIPTS)), hashes)
+        server.extensions["sc_csp_hashes"] = cached
+    return cached[1]
+
+
+def content_security_policy(script_hashes: Any) -> str:
+    """No inline script but Dash's own (its renderer bootstrap and inline clientside
+    callbacks, allowed by hash: ``Dash.csp_hashes``); styles may be inline because
+    Plotly injects <style> elements; nothing may frame the app."""
+    scripts = " ".join(["'self'", *script_hashes])
+    return ("default-src 'self'; "
+            f"script-src {scripts}; "
+            "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob: https://*.kakaocdn.net; "
+            "font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
+            "manifest-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'self'")
 
 
 def allow(limit_name: str, *identity: str) -> bool:

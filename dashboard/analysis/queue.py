@@ -31,6 +31,7 @@ from dashboard.core.database import session_scope
 from dashboard.core.events import publish
 from dashboard.core.models import Compressor, Diagnosis, Recording, utcnow
 from dashboard.core.observability import ANALYSES, ANALYSIS_SECONDS
+from dashboard.core.wav import WavError, parse_wav
 from ml.analysis import analyze_features
 from ml.audio import load_audio, resample, split_clips
 from ml.baseline import Baseline
@@ -232,13 +233,10 @@ def analyze_upload(app: Flask, wav_bytes: bytes) -> dict[str, Any]:
     """Diagnose an uploaded WAV with the active model (no per-compressor baseline):
     label, probabilities, confidence, recommended_action, health_score, status,
     anomaly_score (None), features. Raises UploadError with a readable message."""
-    from ingestion.audio import parse_wav
-    from ingestion.errors import ApiError
-
     try:
         clip = parse_wav(wav_bytes)
-    except ApiError as exc:
-        raise UploadError(exc.detail) from exc
+    except WavError as exc:
+        raise UploadError(exc.localized()) from exc
     with session_scope(app) as session:
         version = active_version(session)
         if version is None:

@@ -12,7 +12,7 @@ from flask import Flask, jsonify
 from dashboard.accounts import auth
 from dashboard.app import pwa, vendor
 from dashboard.core import i18n, observability
-from dashboard.core.config import Settings
+from dashboard.core.config import Settings, check_secret_key
 from dashboard.core.database import init_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +39,9 @@ def create_server(config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(instance),
         template_folder=str(ROOT / "dashboard" / "app" / "templates"),
     )
+    check_secret_key(settings.SECRET_KEY, demo=settings.DEMO_MODE,
+                     testing=bool(settings.TESTING), shared_database=bool(settings.DATABASE_URL)
+                     and not settings.DATABASE_URL.startswith("sqlite"))
     server.config.update(settings.flask_config())
     server.config["SECRET_KEY"] = settings.SECRET_KEY or _secret_key(instance)
     server.config["SQLALCHEMY_URL"] = settings.database_url(instance)
@@ -104,6 +107,9 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
     from callbacks import register_all
 
     register_all(app)
+    from dashboard.app import callback_requests
+
+    callback_requests.init_app(app)
     server.config["DASH_APP"] = app
     if server.config.get("SCHEDULER_ENABLED") and not server.config.get("TESTING"):
         from dashboard.app.scheduler import start_scheduler

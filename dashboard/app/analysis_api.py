@@ -1,21 +1,23 @@
-"""``POST /api/analyze``: ad-hoc diagnosis of an uploaded WAV for logged-in users."""
+"""``POST /api/analyze``: ad-hoc diagnosis of an uploaded WAV for analysts and up (the
+design gives audio and diagnoses of uploads to analysts), rate limited per user."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
+from flask_login import current_user
 
 from dashboard.accounts.auth import require_role
 from dashboard.accounts.rate_limits import user_refusal
 from dashboard.analysis.queue import UploadError, analyze_upload
-from ingestion.audio import MAX_BYTES
+from dashboard.core.wav import MAX_BYTES
 
 bp = Blueprint("analysis_api", __name__)
 
 
 @bp.post("/api/analyze")
-@require_role("viewer")
+@require_role("analyst")
 def analyze() -> Any:
     refused = user_refusal("ANALYZE_RATE_LIMIT")
     if refused is not None:

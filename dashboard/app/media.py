@@ -65,9 +65,21 @@ def recording_audio(recording_id: int) -> Any:
     return response
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe
+    (OWASP CSV injection); our own numbers, negative ones too, stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 def _csv_line(values: tuple[Any, ...]) -> str:
     out = io.StringIO()
-    csv.writer(out).writerow(values)
+    csv.writer(out).writerow([csv_cell(v) for v in values])
     return out.getvalue()
 
 

@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import current_app
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from dashboard.accounts.auth import user_has_role
 from dashboard.core.i18n import _
@@ -48,13 +49,15 @@ def navbar() -> dbc.Navbar:
                         f"{_(ROLE_LABELS.get(current_user.role, current_user.role))}",
                         header=True
                     ),
-                    dbc.DropdownMenuItem(
-                        [html.I(className="fa-solid fa-right-from-bracket me-1"),
-                         _("Log out")],
-                        href="/logout",
-                        external_link=True,
-                        id="nav-logout",
-                    ),
+                    # logout is a POST (with the form CSRF token): a link could be
+                    # followed by a prefetch or another site
+                    html.Form([
+                        dcc.Input(type="hidden", name="csrf_token", value=generate_csrf(),
+                                  id="nav-logout-csrf"),
+                        html.Button([html.I(className="fa-solid fa-right-from-bracket me-1"),
+                                     _("Log out")], type="submit",
+                                    className="dropdown-item", id="nav-logout"),
+                    ], method="POST", action="/logout", id="nav-logout-form"),
                 ],
                 label=html.Span([html.I(className="fa-solid fa-user me-1"),
                                  current_user.name or _("Account")]),

@@ -31,6 +31,38 @@ def _env(name: str, default: Any) -> Any:
 
 _NOT_FROM_ENV = {"TESTING", "extra"}
 
+# Keys that have been published (compose files, docs, tutorials): anyone can sign a
+# session with them, so they are refused like a missing key (issue 17).
+KNOWN_PLACEHOLDER_KEYS = frozenset({
+    "change-me-in-production", "change-me", "changeme", "secret", "dev", "development",
+    "secret-key", "your-secret-key", "please-change-me", "insecure", "test-secret",
+})
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting the app refuses to start with; the message says what to set."""
+
+
+def check_secret_key(key: str, *, demo: bool, testing: bool, shared_database: bool) -> None:
+    """Refuse a SECRET_KEY that lets anyone forge a session: a published placeholder or
+    one shorter than 32 bytes; and a missing one when the database is shared (several
+    app servers would each generate their own). The demo and tests are exempt; the
+    embedded single-host install generates a random key into its instance folder."""
+    if demo or testing:
+        return
+    if not key:
+        if shared_database:
+            raise ConfigError("SECRET_KEY is not set: set it to the same random value "
+                              "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                              " on every app server")
+        return
+    if key.strip().lower() in KNOWN_PLACEHOLDER_KEYS:
+        raise ConfigError("SECRET_KEY is a published placeholder; set a random value")
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes; "
+                          "set a random value of at least 32 bytes")
+
 
 @dataclass
 class Settings:
@@ -68,7 +100,9 @@ class Settings:
     LIVE_HEARTBEAT_SECONDS: int = _env("SIGNALCRAFT_LIVE_HEARTBEAT", 15)
     SESSION_COOKIE_SECURE: bool = False
     RATELIMIT_STORAGE_URI: str = "memory://"
-    TRUST_PROXY: str = ""  # "true" / "1" / "2": that many proxies set X-Forwarded-*
+    TRUST_PROXY: str = ""  # "true" / "1" / "2": that many proxies set X-Forwarded-For/-Proto
+    # the proxies also set X-Forwarded-Host/-Prefix (the shipped nginx does not)
+    TRUST_PROXY_HOST: bool = False
     LOGIN_RATE_LIMIT: str = "10 per minute"
     LOGIN_IP_RATE_LIMIT: str = "60 per minute"
     RESET_RATE_LIMIT: str = "5 per 15 minutes"
@@ -79,6 +113,7 @@ class Settings:
     ANALYZE_RATE_LIMIT: str = _env("SIGNALCRAFT_ANALYZE_RATE_LIMIT", "20 per minute")
     EXPORT_RATE_LIMIT: str = _env("SIGNALCRAFT_EXPORT_RATE_LIMIT", "10 per minute")
     READ_API_RATE_LIMIT: str = _env("SIGNALCRAFT_READ_API_RATE_LIMIT", "120 per minute")
+    UPLOAD_RATE_LIMIT: str = "10 per minute"
     ALERTS_REFRESH_MS: int = _env("SIGNALCRAFT_ALERTS_REFRESH_MS", 60000)
     LOG_LEVEL: str = "INFO"
     JSON_LOGS: bool = _env("SIGNALCRAFT_JSON_LOGS", False)

@@ -3,9 +3,10 @@ Sentry when SENTRY_DSN is set.
 
 ``/healthz`` says the process is alive; ``/readyz`` says it can do its job (database,
 audio store, scheduler when enabled) and answers 503 otherwise, so a load balancer
-stops sending traffic. ``/metrics`` is Prometheus text; with METRICS_TOKEN set it needs
-``Authorization: Bearer <token>``. Under gunicorn with several workers set
-PROMETHEUS_MULTIPROC_DIR so counters add up across processes."""
+stops sending traffic (error class names only). ``/metrics`` is Prometheus text; it needs
+``Authorization: Bearer <METRICS_TOKEN>`` (refused without one outside the demo).
+Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR so counters add up
+across processes."""
 
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ def readiness(server: Flask) -> tuple[dict[str, str], bool]:
         server.extensions["sc_audio_store"].check()
         checks["audio_store"] = "ok"
     except Exception as exc:
-        checks["audio_store"] = f"error: {exc}"
+        checks["audio_store"] = f"error: {exc.__class__.__name__}"  # no paths or hosts
     if server.config.get("SCHEDULER_ENABLED"):
         scheduler = server.extensions.get("sc_scheduler")
         checks["scheduler"] = "ok" if scheduler is not None and scheduler.running else "stopped"
@@ -185,6 +186,10 @@ def init_app(server: Flask) -> None:
     @server.get("/metrics")
     def metrics() -> Any:
         token = server.config.get("METRICS_TOKEN")
+        if not token and not (server.config.get("DEMO_MODE") or server.config.get("TESTING")):
+            # fleet-wide counters are not for anyone who asks (issue 17)
+            return jsonify(error="unauthorized",
+                           detail="set SIGNALCRAFT_METRICS_TOKEN to read metrics"), 401
         if token:
             given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             if not hmac.compare_digest(given, token):

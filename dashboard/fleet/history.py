@@ -85,9 +85,10 @@ def _time(value: Any) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
+        # 9999-12-31T23:59:59-23:59 is past the last representable UTC instant
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError) as exc:
         raise FilterError(_("Not a date: %(value)s", value=value)) from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def filter_from_args(args: Mapping[str, Any]) -> HistoryFilter:
@@ -121,10 +122,16 @@ def local_day_range(start_date: str | None, end_date: str | None, tz: str
             day = dt.date.fromisoformat(value[:10])
         except ValueError as exc:
             raise FilterError(_("Not a date: %(value)s", value=value)) from exc
-        return dt.datetime.combine(day, dt.time(), zone(tz)).astimezone(dt.UTC)
+        try:
+            return dt.datetime.combine(day, dt.time(), zone(tz)).astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise FilterError(_("Not a date: %(value)s", value=value)) from exc
 
     start = midnight(start_date) if start_date else None
-    end = midnight(end_date) + dt.timedelta(days=1) if end_date else None
+    try:
+        end = midnight(end_date) + dt.timedelta(days=1) if end_date else None
+    except OverflowError as exc:
+        raise FilterError(_("Not a date: %(value)s", value=end_date)) from exc
     return start, end
 
 
@@ -232,12 +239,27 @@ ROW_KEYS = ("id", "ts", "site", "compressor", "compressor_id", "label", "confide
             "analyst_valid", "reviewed_at", "recording_id")
 
 
+MAX_ROW = 10**9  # an AG Grid row number past this is not a real request
+
+
+def _row_number(value: Any, default: int) -> int:
+    """AG Grid's startRow/endRow as sent by anyone: "x", 1e19 and None give the default
+    or a bounded number, never a ValueError or a database overflow."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    if number != number or number in (float("inf"), float("-inf")):
+        return default
+    return int(max(-1, min(number, MAX_ROW + MAX_PAGE)))
+
+
 def history_page(session: Session, org_id: int, f: HistoryFilter,
                  sort_model: list[Mapping[str, Any]] | None, start_row: int, end_row: int,
                  tz: str | None = "UTC") -> tuple[list[dict[str, Any]], int]:
     """Rows ``[start_row, end_row)`` in the requested order, and the total count."""
-    start_row = max(0, int(start_row))
-    limit = max(0, min(int(end_row) - start_row, MAX_PAGE))
+    start_row = max(0, min(_row_number(start_row, 0), MAX_ROW))
+    limit = max(0, min(_row_number(end_row, start_row + 100) - start_row, MAX_PAGE))
     where = _conditions(org_id, f)
     # Page the narrow diagnosis rows first, then join names for just this page.
     page_ids = (sa.select(Diagnosis.id).where(*where).order_by(*_order(sort_model))

@@ -111,7 +111,9 @@ def owned_compressor(session: Session, org_id: int, compressor_id: int | str | N
     ids that are not numbers (ids come from URLs and dropdowns)."""
     try:
         cid = int(compressor_id)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not 0 < cid < 2**63:  # past BIGINT: no row, and no driver overflow
         return None
     return session.scalar(
         sa.select(Compressor).where(Compressor.id == cid, Compressor.org_id == org_id)

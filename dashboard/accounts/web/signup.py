@@ -13,11 +13,16 @@ from sqlalchemy.exc import IntegrityError
 
 from dashboard.accounts.audit import client_ip, record_audit
 from dashboard.accounts.invitations import accept_invitation, find_invitation
-from dashboard.accounts.mail import mail_verification, notify_join_request
+from dashboard.accounts.mail import (
+    mail_verification,
+    notify_join_request,
+    send_registration_refused,
+)
 from dashboard.accounts.registration import (
     RegistrationData,
     apply_profile,
     new_account,
+    org_by_name,
     place_in_organisation,
     read_registration,
 )
@@ -80,6 +85,26 @@ def _start_session(user: User, method: str) -> None:
     db_session().commit()
 
 
+def _refusal_told_by_mail(data: RegistrationData) -> Any:
+    """A taken email, or a join request for an organisation that does not exist, gets
+    the same page as a real join request; the reason goes to the address by mail, so
+    the form cannot be used to find out who has an account or which companies are
+    customers. (Creating an organisation under a taken name still says so: names are
+    unique; REGISTER_RATE_LIMIT bounds the guessing.)"""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if user_by_email(db_session(), data.email) is not None:
+        reason = "email_taken"
+    elif data.org_mode != "create" and org_by_name(db_session(), data.org_name) is None:
+        reason = "unknown_org"
+    else:
+        return None
+    try:
+        send_registration_refused(app, data.email, reason, data.org_name)
+    except MailError as exc:
+        log.warning("sign-up notice to %s failed: %s", data.email, exc)
+    return message_page(_("Request sent"), [_(PENDING_TEXT)], 202)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> Any:
     if current_user.is_authenticated:
@@ -95,6 +120,10 @@ def register() -> Any:
                                  status=429)
     data = read_registration(request.form)
     if data.ok:
+        refused = _refusal_told_by_mail(data)
+        if refused is not None:
+            return refused
+
         def work() -> tuple[User, str]:
             user = new_account(db_session(), data)
             return user, place_in_organisation(db_session(), user, data)
