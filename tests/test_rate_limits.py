@@ -86,13 +86,13 @@ def test_postgres_hot_path_is_limited_per_token(pg_dash_app, pg_world):
 def test_analysis_uploads_are_limited_per_user(tmp_path):
     app = make_app(tmp_path, ANALYZE_RATE_LIMIT="2 per minute")
     world = World(app)
-    viewer = world.login(app.test_client(), "A-viewer")
-    codes = [viewer.post("/api/analyze", data=b"").status_code for _ in range(3)]
+    analyst = world.login(app.test_client(), "A-analyst")
+    codes = [analyst.post("/api/analyze", data=b"").status_code for _ in range(3)]
     assert codes == [400, 400, 429]
-    resp = viewer.post("/api/analyze", data=b"")
+    resp = analyst.post("/api/analyze", data=b"")
     assert resp.get_json()["error"] == "rate_limited" and int(resp.headers["Retry-After"]) >= 1
     # Another user (same address) still has their own allowance.
-    other = world.login(app.test_client(), "A-analyst")
+    other = world.login(app.test_client(), "A-manager")
     assert other.post("/api/analyze", data=b"").status_code == 400
 
 
