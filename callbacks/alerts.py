@@ -4,7 +4,6 @@ and the timeline (events and the delivery log) of one alert."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dash
 import dash_bootstrap_components as dbc
@@ -16,7 +15,7 @@ from callbacks.alerts_badge import SEVERITY_COLORS
 from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
 from dashboard.alerts import AlertsInputError, acknowledge_alert, resolve_alert
-from dashboard.alerts.conditions import half_in_language
+from dashboard.alerts.messages import shown
 from dashboard.alerts.notify import CHANNEL_LABELS
 from dashboard.alerts.queries import (
     AlertRow,
@@ -28,9 +27,11 @@ from dashboard.alerts.queries import (
     list_alerts,
     scope_options,
 )
+from dashboard.alerts.rules import SEVERITY_LABELS
 from dashboard.core.database import db_session
-from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_, _, current_language
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_, _
 from dashboard.core.models import utcnow
+from dashboard.core.timezones import local_text
 
 STATE_STYLE = {"open": ("danger", N_("Open")),
                "acknowledged": ("warning", N_("Acknowledged")),
@@ -49,22 +50,16 @@ DELIVERY_COLORS = {"sent": "success", "pending": "secondary", "sending": "info",
 
 def format_ts(ts: dt.datetime | None, tz_name: str | None) -> str:
     """A time in the user's own time zone (DEFAULT_TIME_ZONE unless they chose another)."""
-    if ts is None:
-        return "—"
-    try:
-        tz = ZoneInfo(tz_name or DEFAULT_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo(DEFAULT_TIME_ZONE)
-    return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return local_text(ts, tz_name or DEFAULT_TIME_ZONE)
 
 
 def _shown(text: str | None) -> str:
-    """Generated texts are stored in both languages; a person's comment is shown as is."""
-    return half_in_language(text, current_language())
+    """Generated texts are stored as keys (translated here); a comment is shown as is."""
+    return shown(text)
 
 
 def _resolve_note(row: AlertRow) -> str:
-    return (row.resolve_comment or "") if row.resolved_by else _shown(row.resolve_comment)
+    return _shown(row.resolve_comment)
 
 
 def _state_badge(row: AlertRow) -> dbc.Badge:
@@ -111,9 +106,10 @@ def alerts_table(rows: list[AlertRow], can_act: bool, tz_name: str | None) -> ht
         _("Last seen"), "")]))
     body = html.Tbody([
         html.Tr([
-            html.Td(dbc.Badge(row.severity, color=SEVERITY_COLORS.get(row.severity, "secondary"))),
+            html.Td(dbc.Badge(_(SEVERITY_LABELS.get(row.severity, row.severity)),
+                              color=SEVERITY_COLORS.get(row.severity, "secondary"))),
             html.Td(_state_badge(row)),
-            html.Td([html.Div(row.title, className="fw-semibold"),
+            html.Td([html.Div(_shown(row.title), className="fw-semibold"),
                      html.Div(_shown(row.detail), className="small"),
                      *_owner_note(row, tz_name)]),
             html.Td([html.Div(row.compressor), html.Small(row.site, className="text-secondary")]),
@@ -159,7 +155,7 @@ def timeline_view(row: AlertRow, events: list[TimelineEntry], deliveries: list[D
         if log_rows else html.P(_("No notifications for this alert."),
                                 className="text-secondary small"))
     return html.Div([
-        html.H2(row.title, className="h6"),
+        html.H2(_shown(row.title), className="h6"),
         html.P([_state_badge(row), " ", _shown(row.detail)], className="small"),
         html.Ul(items, className="list-unstyled", id="alerts-timeline-events"),
         html.H3(_("Delivery log"), className="h6 mt-3"),
@@ -235,7 +231,7 @@ def register(app: dash.Dash) -> None:
         action = "acknowledge" if ctx.triggered_id["type"] == "alerts-ack" else "resolve"
         title = (_("Acknowledge alert") if action == "acknowledge"
                  else _("Resolve alert"))
-        summary = [html.Strong(row.title), html.Div(f"{row.site} / {row.compressor}",
+        summary = [html.Strong(_shown(row.title)), html.Div(f"{row.site} / {row.compressor}",
                                                     className="small text-secondary")]
         return True, {"alert_id": row.id, "action": action}, title, summary, "", ""
 
@@ -269,7 +265,7 @@ def register(app: dash.Dash) -> None:
             return True, exc.localized(), dash.no_update, dash.no_update
         done = (_("Alert acknowledged.") if action == "acknowledge"
                 else _("Alert resolved."))
-        feedback = dbc.Alert(f"{done} {alert.title}", color="success", dismissable=True,
+        feedback = dbc.Alert(f"{done} {_shown(alert.title)}", color="success", dismissable=True,
                              duration=6000, id="alerts-action-done")
         return False, "", feedback, (refresh or 0) + 1
 

@@ -346,4 +346,4 @@ def test_register_jobs_adds_the_evaluation_and_delivery_jobs(dash_app):
     with session_scope(dash_app.server) as s:
         assert s.scalar(sa.select(sa.func.count(Alert.id))) == 0
         kinds = s.scalars(sa.select(AlertRule.kind).where(AlertRule.org_id == org.id)).all()
-        assert len(kinds) == 5
+        assert len(kinds) == 6

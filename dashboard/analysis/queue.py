@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from dashboard.alerts import evaluate_diagnosis
 from dashboard.analysis.baselines import baseline_for, follow_drift, record_clip_features
 from dashboard.analysis.registry import active_version, load_version
+from dashboard.analysis.trends import refresh_trend
 from dashboard.core.blobs import StoreUnavailable, audio_store
 from dashboard.core.database import session_scope
 from dashboard.core.events import publish
@@ -170,6 +171,7 @@ def analyze_recording(app: Flask, session: Session, recording_id: int, worker: s
     compressor.health_score = float(result["health_score"])
     compressor.status = result["status"] if ready else "learning"
     compressor.suspected_fault = None if result["label"] == model.normal_label else result["label"]
+    refresh_trend(session, compressor, rec.ts)
     # Told to every open page when this transaction commits.
     publish(session, "diagnosis", compressor.org_id, compressor=compressor.id,
             recording=rec.id, diagnosis=diagnosis.id, health_score=compressor.health_score,
