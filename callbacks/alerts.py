@@ -14,7 +14,13 @@ from flask_login import current_user
 from callbacks.alerts_badge import SEVERITY_COLORS
 from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
-from dashboard.alerts import AlertsInputError, acknowledge_alert, resolve_alert
+from dashboard.alerts import (
+    AlertsInputError,
+    acknowledge_alert,
+    acknowledge_incident,
+    resolve_alert,
+    resolve_incident,
+)
 from dashboard.alerts.messages import shown
 from dashboard.alerts.notify import CHANNEL_LABELS
 from dashboard.alerts.queries import (
@@ -27,7 +33,7 @@ from dashboard.alerts.queries import (
     list_alerts,
     scope_options,
 )
-from dashboard.alerts.rules import SEVERITY_LABELS
+from dashboard.alerts.rules import KIND_LABELS, SEVERITY_LABELS
 from dashboard.core.database import db_session
 from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_, _
 from dashboard.core.models import utcnow
@@ -104,10 +110,38 @@ def alerts_table(rows: list[AlertRow], can_act: bool, tz_name: str | None) -> ht
         _("Severity"), _("State"), _("Alert"),
         _("Compressor"), _("Count"), _("Opened"),
         _("Last seen"), "")]))
-    body = html.Tbody([
-        html.Tr([
+    body_rows = []
+    signals: dict[int, list[AlertRow]] = {}
+    for row in rows:
+        if row.incident_id is not None:
+            signals.setdefault(row.incident_id, []).append(row)
+    for row in rows:
+        group = signals.get(row.incident_id, []) if row.incident_id is not None else []
+        first = not group or group[0].id == row.id
+        if group and first and len(group) > 1:
+            body_rows.append(_incident_row(row.incident_id, group))
+        body_rows.append(_alert_row(row, can_act and first, tz_name, nested=not first))
+    body = html.Tbody(body_rows)
+    return dbc.Table([head, body], hover=True, responsive=True, size="sm",
+                     className="align-middle", id="alerts-table")
+
+
+def _incident_row(incident_id: int, group: list[AlertRow]) -> html.Tr:
+    """An incident's heading: its signals by kind; its first alert's buttons act on it."""
+    kinds = sorted({_(KIND_LABELS.get(r.rule_kind or "", r.rule_kind or "")) for r in group})
+    return html.Tr(html.Td([
+        html.I(className="fa-solid fa-layer-group me-1"),
+        html.Strong(_("Incident: %(n)s signals", n=len(group))), " · ",
+        html.Span(", ".join(k for k in kinds if k), className="small"),
+    ], colSpan=8, className="table-light"), id=f"alerts-incident-{incident_id}")
+
+
+def _alert_row(row: AlertRow, can_act: bool, tz_name: str | None,
+               nested: bool = False) -> html.Tr:
+    return html.Tr([
             html.Td(dbc.Badge(_(SEVERITY_LABELS.get(row.severity, row.severity)),
-                              color=SEVERITY_COLORS.get(row.severity, "secondary"))),
+                              color=SEVERITY_COLORS.get(row.severity, "secondary")),
+                    className="ps-4" if nested else None),
             html.Td(_state_badge(row)),
             html.Td([html.Div(_shown(row.title), className="fw-semibold"),
                      html.Div(_shown(row.detail), className="small"),
@@ -118,10 +152,6 @@ def alerts_table(rows: list[AlertRow], can_act: bool, tz_name: str | None) -> ht
             html.Td(format_ts(row.last_seen_at, tz_name), className="text-nowrap"),
             html.Td(_actions(row, can_act)),
         ], id=f"alerts-row-{row.id}")
-        for row in rows
-    ])
-    return dbc.Table([head, body], hover=True, responsive=True, size="sm",
-                     className="align-middle", id="alerts-table")
 
 
 def timeline_view(row: AlertRow, events: list[TimelineEntry], deliveries: list[DeliveryRow],
@@ -255,10 +285,18 @@ def register(app: dash.Dash) -> None:
         if action not in ("acknowledge", "resolve"):
             raise PreventUpdate
         session = db_session()
-        act = acknowledge_alert if action == "acknowledge" else resolve_alert
+        text = comment if isinstance(comment, str) else None
         try:
-            alert = act(session, current_user, target.get("alert_id"),
-                        comment if isinstance(comment, str) else None, utcnow())
+            # One acknowledge (and one resolve) for the whole incident the alert is part of.
+            alert = get_alert_row(session, current_user.org_id, target.get("alert_id"))
+            if alert is not None and alert.incident_id is not None:
+                act_on = (acknowledge_incident if action == "acknowledge"
+                          else resolve_incident)
+                act_on(session, current_user, alert.incident_id, text, utcnow())
+            else:
+                act = acknowledge_alert if action == "acknowledge" else resolve_alert
+                act(session, current_user, target.get("alert_id"), text, utcnow())
+                alert = get_alert_row(session, current_user.org_id, target.get("alert_id"))
             session.commit()
         except AlertsInputError as exc:
             session.rollback()

@@ -8,6 +8,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from dashboard.accounts.provisioning import add_compressor
 from dashboard.alerts import evaluate_diagnosis
 from dashboard.alerts.actions import acknowledge_incident, resolve_incident
 from dashboard.alerts.engine import evaluate_periodic
@@ -15,7 +16,6 @@ from dashboard.alerts.messages import shown
 from dashboard.analysis.trends import refresh_trend
 from dashboard.core.database import session_scope
 from dashboard.core.i18n import in_language
-from dashboard.accounts.provisioning import add_compressor
 from dashboard.core.models import (
     Alert,
     Compressor,
@@ -157,3 +157,22 @@ def test_generated_texts_are_stored_once_and_shown_in_each_language(sqlite_env):
                 assert shown(alert.title).startswith("설비 상태 주의 — ")
                 assert "Warning" not in shown(alert.detail)
         assert s.scalar(sa.select(sa.func.count(Alert.id))) == 1
+
+
+def test_the_alerts_page_groups_an_incident_and_acknowledges_it_once(sqlite_env):
+    from callbacks.alerts import alerts_table
+    from dashboard.alerts.queries import list_alerts, open_alert_count
+    env = sqlite_env
+    cid = env.comp()
+    with session_scope(env.server) as s:
+        add_rule(s, env.org(), "health_status", {"level": "warning"})
+        add_rule(s, env.org(), "anomaly", {}, severity="warning")
+        evaluate_diagnosis(s, diagnosis(s, cid, T0, status="warning", is_anomaly=True), T0)
+        assert open_alert_count(s, env.org()) == 1  # two signals, one incident
+        rows = list_alerts(s, env.org())
+        assert len(rows) == 2 and rows[0].incident_id == rows[1].incident_id
+        with env.server.test_request_context():
+            table = str(alerts_table(rows, True, "Asia/Seoul").to_plotly_json())
+        assert f"alerts-incident-{rows[0].incident_id}" in table
+        # One set of buttons: the incident's.
+        assert table.count("'type': 'alerts-ack'") == 1
