@@ -76,3 +76,17 @@ def test_metrics_stay_in_the_servers_ranges_and_backoff_is_bounded():
     rng = random.Random(0)
     delays = [backoff_delay(a, base=0.5, cap=8, rng=rng) for a in range(12) for _ in range(20)]
     assert all(0 <= d <= 8 for d in delays) and max(delays) > 4
+
+
+def test_a_fault_ramps_up_over_hours_instead_of_jumping():
+    from firmware.simulator import DeviceState, fault_severity
+    state = DeviceState(token="t", name="d", profile="bearing_wear", healthy_clips=2)
+    assert fault_severity(state, 0.0) == 0.0  # still teaching the server its normal
+    state.clips_sent = 2
+    start = 1000.0
+    assert fault_severity(state, start) == 0.0
+    one_hour = fault_severity(state, start + 3600)
+    assert 0.1 < one_hour < 0.25
+    assert fault_severity(state, start + 3 * 3600) > one_hour
+    assert fault_severity(state, start + 24 * 3600) == 1.0
+    assert fault_severity(DeviceState(token="t", name="n", clips_sent=99), 5e4) == 0.0
