@@ -122,8 +122,11 @@ def alerts_table(rows: list[AlertRow], can_act: bool, tz_name: str | None) -> ht
             body_rows.append(_incident_row(row.incident_id, group))
         body_rows.append(_alert_row(row, can_act and first, tz_name, nested=not first))
     body = html.Tbody(body_rows)
-    return dbc.Table([head, body], hover=True, responsive=True, size="sm",
-                     className="align-middle", id="alerts-table")
+    zone_note = html.Small(_("Times in %(zone)s (your profile's time zone).",
+                             zone=tz_name or DEFAULT_TIME_ZONE),
+                           className="text-secondary", id="alerts-time-zone")
+    return html.Div([dbc.Table([head, body], hover=True, responsive=True, size="sm",
+                               className="align-middle", id="alerts-table"), zone_note])
 
 
 def _incident_row(incident_id: int, group: list[AlertRow]) -> html.Tr:
