@@ -4,7 +4,6 @@ and the timeline (events and the delivery log) of one alert."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dash
 import dash_bootstrap_components as dbc
@@ -15,8 +14,14 @@ from flask_login import current_user
 from callbacks.alerts_badge import SEVERITY_COLORS
 from callbacks.guard import guarded
 from dashboard.accounts.auth import user_has_role
-from dashboard.alerts import AlertsInputError, acknowledge_alert, resolve_alert
-from dashboard.alerts.conditions import half_in_language
+from dashboard.alerts import (
+    AlertsInputError,
+    acknowledge_alert,
+    acknowledge_incident,
+    resolve_alert,
+    resolve_incident,
+)
+from dashboard.alerts.messages import shown
 from dashboard.alerts.notify import CHANNEL_LABELS
 from dashboard.alerts.queries import (
     AlertRow,
@@ -28,9 +33,11 @@ from dashboard.alerts.queries import (
     list_alerts,
     scope_options,
 )
+from dashboard.alerts.rules import KIND_LABELS, SEVERITY_LABELS
 from dashboard.core.database import db_session
-from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_, _, current_language
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_, _
 from dashboard.core.models import utcnow
+from dashboard.core.timezones import local_text
 
 STATE_STYLE = {"open": ("danger", N_("Open")),
                "acknowledged": ("warning", N_("Acknowledged")),
@@ -49,22 +56,16 @@ DELIVERY_COLORS = {"sent": "success", "pending": "secondary", "sending": "info",
 
 def format_ts(ts: dt.datetime | None, tz_name: str | None) -> str:
     """A time in the user's own time zone (DEFAULT_TIME_ZONE unless they chose another)."""
-    if ts is None:
-        return "—"
-    try:
-        tz = ZoneInfo(tz_name or DEFAULT_TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo(DEFAULT_TIME_ZONE)
-    return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return local_text(ts, tz_name or DEFAULT_TIME_ZONE)
 
 
 def _shown(text: str | None) -> str:
-    """Generated texts are stored in both languages; a person's comment is shown as is."""
-    return half_in_language(text, current_language())
+    """Generated texts are stored as keys (translated here); a comment is shown as is."""
+    return shown(text)
 
 
 def _resolve_note(row: AlertRow) -> str:
-    return (row.resolve_comment or "") if row.resolved_by else _shown(row.resolve_comment)
+    return _shown(row.resolve_comment)
 
 
 def _state_badge(row: AlertRow) -> dbc.Badge:
@@ -109,11 +110,43 @@ def alerts_table(rows: list[AlertRow], can_act: bool, tz_name: str | None) -> ht
         _("Severity"), _("State"), _("Alert"),
         _("Compressor"), _("Count"), _("Opened"),
         _("Last seen"), "")]))
-    body = html.Tbody([
-        html.Tr([
-            html.Td(dbc.Badge(row.severity, color=SEVERITY_COLORS.get(row.severity, "secondary"))),
+    body_rows = []
+    signals: dict[int, list[AlertRow]] = {}
+    for row in rows:
+        if row.incident_id is not None:
+            signals.setdefault(row.incident_id, []).append(row)
+    for row in rows:
+        group = signals.get(row.incident_id, []) if row.incident_id is not None else []
+        first = not group or group[0].id == row.id
+        if group and first and len(group) > 1:
+            body_rows.append(_incident_row(row.incident_id, group))
+        body_rows.append(_alert_row(row, can_act and first, tz_name, nested=not first))
+    body = html.Tbody(body_rows)
+    zone_note = html.Small(_("Times in %(zone)s (your profile's time zone).",
+                             zone=tz_name or DEFAULT_TIME_ZONE),
+                           className="text-secondary", id="alerts-time-zone")
+    return html.Div([dbc.Table([head, body], hover=True, responsive=True, size="sm",
+                               className="align-middle", id="alerts-table"), zone_note])
+
+
+def _incident_row(incident_id: int, group: list[AlertRow]) -> html.Tr:
+    """An incident's heading: its signals by kind; its first alert's buttons act on it."""
+    kinds = sorted({_(KIND_LABELS.get(r.rule_kind or "", r.rule_kind or "")) for r in group})
+    return html.Tr(html.Td([
+        html.I(className="fa-solid fa-layer-group me-1"),
+        html.Strong(_("Incident: %(n)s signals", n=len(group))), " · ",
+        html.Span(", ".join(k for k in kinds if k), className="small"),
+    ], colSpan=8, className="table-light"), id=f"alerts-incident-{incident_id}")
+
+
+def _alert_row(row: AlertRow, can_act: bool, tz_name: str | None,
+               nested: bool = False) -> html.Tr:
+    return html.Tr([
+            html.Td(dbc.Badge(_(SEVERITY_LABELS.get(row.severity, row.severity)),
+                              color=SEVERITY_COLORS.get(row.severity, "secondary")),
+                    className="ps-4" if nested else None),
             html.Td(_state_badge(row)),
-            html.Td([html.Div(row.title, className="fw-semibold"),
+            html.Td([html.Div(_shown(row.title), className="fw-semibold"),
                      html.Div(_shown(row.detail), className="small"),
                      *_owner_note(row, tz_name)]),
             html.Td([html.Div(row.compressor), html.Small(row.site, className="text-secondary")]),
@@ -122,10 +155,6 @@ def alerts_table(rows: list[AlertRow], can_act: bool, tz_name: str | None) -> ht
             html.Td(format_ts(row.last_seen_at, tz_name), className="text-nowrap"),
             html.Td(_actions(row, can_act)),
         ], id=f"alerts-row-{row.id}")
-        for row in rows
-    ])
-    return dbc.Table([head, body], hover=True, responsive=True, size="sm",
-                     className="align-middle", id="alerts-table")
 
 
 def timeline_view(row: AlertRow, events: list[TimelineEntry], deliveries: list[DeliveryRow],
@@ -159,7 +188,7 @@ def timeline_view(row: AlertRow, events: list[TimelineEntry], deliveries: list[D
         if log_rows else html.P(_("No notifications for this alert."),
                                 className="text-secondary small"))
     return html.Div([
-        html.H2(row.title, className="h6"),
+        html.H2(_shown(row.title), className="h6"),
         html.P([_state_badge(row), " ", _shown(row.detail)], className="small"),
         html.Ul(items, className="list-unstyled", id="alerts-timeline-events"),
         html.H3(_("Delivery log"), className="h6 mt-3"),
@@ -235,7 +264,7 @@ def register(app: dash.Dash) -> None:
         action = "acknowledge" if ctx.triggered_id["type"] == "alerts-ack" else "resolve"
         title = (_("Acknowledge alert") if action == "acknowledge"
                  else _("Resolve alert"))
-        summary = [html.Strong(row.title), html.Div(f"{row.site} / {row.compressor}",
+        summary = [html.Strong(_shown(row.title)), html.Div(f"{row.site} / {row.compressor}",
                                                     className="small text-secondary")]
         return True, {"alert_id": row.id, "action": action}, title, summary, "", ""
 
@@ -259,17 +288,25 @@ def register(app: dash.Dash) -> None:
         if action not in ("acknowledge", "resolve"):
             raise PreventUpdate
         session = db_session()
-        act = acknowledge_alert if action == "acknowledge" else resolve_alert
+        text = comment if isinstance(comment, str) else None
         try:
-            alert = act(session, current_user, target.get("alert_id"),
-                        comment if isinstance(comment, str) else None, utcnow())
+            # One acknowledge (and one resolve) for the whole incident the alert is part of.
+            alert = get_alert_row(session, current_user.org_id, target.get("alert_id"))
+            if alert is not None and alert.incident_id is not None:
+                act_on = (acknowledge_incident if action == "acknowledge"
+                          else resolve_incident)
+                act_on(session, current_user, alert.incident_id, text, utcnow())
+            else:
+                act = acknowledge_alert if action == "acknowledge" else resolve_alert
+                act(session, current_user, target.get("alert_id"), text, utcnow())
+                alert = get_alert_row(session, current_user.org_id, target.get("alert_id"))
             session.commit()
         except AlertsInputError as exc:
             session.rollback()
             return True, exc.localized(), dash.no_update, dash.no_update
         done = (_("Alert acknowledged.") if action == "acknowledge"
                 else _("Alert resolved."))
-        feedback = dbc.Alert(f"{done} {alert.title}", color="success", dismissable=True,
+        feedback = dbc.Alert(f"{done} {_shown(alert.title)}", color="success", dismissable=True,
                              duration=6000, id="alerts-action-done")
         return False, "", feedback, (refresh or 0) + 1
 

@@ -10,15 +10,16 @@ from dash import ClientsideFunction, Input, Output, State, html
 from flask_login import current_user
 
 from callbacks.guard import guarded
-from dashboard.alerts.conditions import half_in_language
+from dashboard.alerts.messages import shown
 from dashboard.alerts.queries import (
     AlertRow,
     alerts_opened_after,
     newest_alert_id,
     open_alert_count,
 )
+from dashboard.alerts.rules import SEVERITY_LABELS
 from dashboard.core.database import db_session
-from dashboard.core.i18n import _, current_language
+from dashboard.core.i18n import _
 from dashboard.core.snapshots import snapshots
 
 SEVERITY_COLORS = {"critical": "danger", "warning": "warning", "info": "info"}
@@ -34,10 +35,10 @@ def badge_text(count: int) -> tuple[str, str]:
 
 def alert_toast(row: AlertRow) -> dbc.Toast:
     return dbc.Toast(
-        [html.Div(half_in_language(row.detail, current_language()), className="small mb-1"),
+        [html.Div(shown(row.detail), className="small mb-1"),
          html.A(_("View alert"), href=f"/alerts?alert={row.id}",
                 className="small")],
-        header=f"{row.severity.upper()} · {row.title}",
+        header=f"{_(SEVERITY_LABELS.get(row.severity, row.severity))}: {shown(row.title)}",
         icon=SEVERITY_COLORS.get(row.severity, "secondary"),
         dismissable=True, duration=TOAST_MS, is_open=True,
         id={"type": "alerts-toast", "index": row.id}, className="mb-2",

@@ -16,7 +16,14 @@ from dashboard.accounts.auth import user_has_role
 from dashboard.alerts import AlertsInputError
 from dashboard.alerts.notify import CHANNEL_KINDS
 from dashboard.alerts.queries import RuleRow, fault_classes, get_rule, list_rules, scope_options
-from dashboard.alerts.rules import ANY_FAULT, KIND_LABELS, PARAMS_MODELS, describe_params
+from dashboard.alerts.rules import (
+    ANY_FAULT,
+    KIND_LABELS,
+    PARAMS_MODELS,
+    SEVERITY_LABELS,
+    describe_params,
+    rule_name,
+)
 from dashboard.alerts.settings import ChannelView, channels_overview, save_channels, save_rule
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _
@@ -27,14 +34,16 @@ KIND_GROUPS = {
     "health_status": {"level"},
     "fault_probability": {"fault", "threshold"},
     "anomaly": {"score"},
+    "degrading": {"level", "horizon"},
     "sensor_limit": {"metric", "op", "limit", "minutes"},
     "offline": {"minutes"},
 }
-GROUPS = ("level", "fault", "threshold", "score", "metric", "op", "limit", "minutes")
+GROUPS = ("level", "fault", "threshold", "score", "horizon", "metric", "op", "limit",
+          "minutes")
 # Form field -> parameter name, per group.
 GROUP_PARAMS = {"level": "level", "fault": "fault", "threshold": "threshold",
-                "score": "score_above", "metric": "metric", "op": "op", "limit": "limit",
-                "minutes": "minutes"}
+                "score": "score_above", "horizon": "horizon_days", "metric": "metric",
+                "op": "op", "limit": "limit", "minutes": "minutes"}
 FORM_FIELDS = ("name", "kind", "severity", "site", "compressor", *GROUPS, "clear-after",
                "escalate", "notify", "enabled")
 
@@ -51,11 +60,11 @@ def rules_table(rules: list[RuleRow], can_edit: bool) -> html.Div:
                            id={"type": "alerts-rule-edit", "index": rule.id})
                 if can_edit else "")
         body.append(html.Tr([
-            html.Td(rule.name),
+            html.Td(rule_name(rule.name, rule.params)),
             html.Td(_(KIND_LABELS.get(rule.kind, rule.kind))),
             html.Td(describe_params(rule.kind, rule.params), className="small"),
             html.Td(rule.scope if rule.scope != "*" else _("All")),
-            html.Td(dbc.Badge(rule.severity,
+            html.Td(dbc.Badge(_(SEVERITY_LABELS.get(rule.severity, rule.severity)),
                               color=SEVERITY_COLORS.get(rule.severity, "secondary"))),
             html.Td(_("on") if rule.enabled else _("off"),
                     id=f"alerts-rule-enabled-{rule.id}"),
@@ -96,6 +105,7 @@ def _form_values(rule: AlertRule | None) -> list:
     kind = rule.kind if rule is not None else "sensor_limit"
     params = {**PARAMS_MODELS[kind]().model_dump(), **((rule.params or {}) if rule else {})}
     defaults = {"level": "warning", "fault": ANY_FAULT, "threshold": 0.8, "score": None,
+                "horizon": 14,
                 "metric": "vibration_rms_g", "op": "above", "limit": 0.45, "minutes": 10}
     values: dict[str, object] = {
         "name": rule.name if rule else "", "kind": kind,

@@ -18,6 +18,7 @@ from flask_login import current_user
 from callbacks.guard import guarded
 from callbacks.health import humanize_age
 from dashboard.accounts.auth import user_has_role
+from dashboard.analysis.trends import history_points
 from dashboard.core.database import db_session
 from dashboard.core.i18n import N_, _
 from dashboard.core.models import Site, utcnow
@@ -41,6 +42,9 @@ from dashboard.ui.figures.base import (
     zone,
 )
 from dashboard.ui.figures.compressor import figure_health_timeline, figure_sensors
+from dashboard.ui.figures.trend import figure_health_trend
+from dashboard.ui.trends import card_projection, trend_summary
+from ml.trend import health_trend, hourly_medians
 
 WIDTH_TEXT = {1: N_("1 s"), 2: N_("2 s"), 5: N_("5 s"), 10: N_("10 s"),
               15: N_("15 s"), 30: N_("30 s"), 60: N_("1 min"),
@@ -101,6 +105,8 @@ def header(compressor_id: str | None) -> tuple[Any, dict]:
     facts = html.Dl([
         html.Dt(_("Health")), html.Dd(score, id="compressor-score"),
         html.Dt(_("Suspected fault")), html.Dd(compressor.suspected_fault or "—"),
+        html.Dt(_("Trend")), html.Dd(card_projection(compressor.health_trend) or "—",
+                                     id="compressor-projection"),
         html.Dt(_("Last seen")),
         html.Dd(f"{humanize_age(compressor.last_seen_at, now)} · "
                 f"{local_text(compressor.last_seen_at, tz)}"),
@@ -177,6 +183,18 @@ def timeline_chart(compressor_id: str | None, range_choice: str | None,
     frame = diagnosis_series(session, current_user.org_id, compressor.id, time_range)
     return figure_health_timeline(frame, user_zone_name(), _notes_in(compressor.id, time_range),
                                   x_range=(time_range.start, time_range.end))
+
+
+def trend_view(compressor_id: str | None) -> tuple[go.Figure, str]:
+    """The trend over the last week up to now, computed afresh (one compressor)."""
+    session = db_session()
+    compressor = owned_compressor(session, current_user.org_id, compressor_id)
+    if compressor is None:
+        return empty_figure(_("Compressor not found.")), ""
+    points = history_points(session, compressor.id, utcnow())
+    trend = health_trend(points)
+    return (figure_health_trend(hourly_medians(points), trend, user_zone_name()),
+            trend_summary(trend))
 
 
 def _skip_refresh_when_paused(live: bool | None) -> None:
@@ -256,3 +274,17 @@ def register(app: dash.Dash) -> None:
                       ) -> go.Figure:
         _skip_refresh_when_paused(live)
         return timeline_chart(compressor_id, range_choice, start_date, end_date)
+
+    @app.callback(
+        Output("compressor-trend", "figure"),
+        Output("compressor-trend-text", "children"),
+        Input("compressor-id", "data"),
+        Input("compressor-interval", "n_intervals"),
+        Input("compressor-live-charts", "data"),
+        State("compressor-live", "value"),
+    )
+    @guarded("viewer")
+    def show_trend(compressor_id: str | None, _n: int | None, _pushed: int | None,
+                   live: bool | None) -> tuple:
+        _skip_refresh_when_paused(live)
+        return trend_view(compressor_id)

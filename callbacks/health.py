@@ -27,6 +27,7 @@ from dashboard.fleet.overview import (
 )
 from dashboard.ui.figures.base import STATUS_BADGE, STATUS_ORDER, status_label
 from dashboard.ui.figures.fleet import sparkline_svg, svg_data_uri
+from dashboard.ui.trends import card_projection
 
 # Above this many compressors "auto" shows compact tiles: full cards for 500
 # compressors are a megabyte per refresh, too much for a phone every few seconds.
@@ -89,6 +90,9 @@ def compressor_card(card: CompressorCard, now: dt.datetime,
         ], className="d-flex justify-content-between align-items-end"),
         element("Div", card.suspected_fault or "", className="small text-danger sc-fault",
                 id=f"health-fault-{card.id}"),
+        element("Div", card_projection(card.health_trend),
+                className="small text-warning-emphasis sc-projection",
+                id=f"health-projection-{card.id}"),
         element("Div", metrics or element("Span", texts["no_data"], className="text-secondary"),
                 className="sc-metrics small"),
     ]
@@ -123,8 +127,9 @@ def compressor_tile(card: CompressorCard, texts: dict[str, str]) -> dict[str, An
          element("Span", score, className="sc-tile-score", id=f"health-score-{card.id}")],
         namespace="dash_core_components", href=f"/compressor/{card.id}",
         id=f"health-card-{card.id}", className=f"sc-tile sc-status-{card.status}",
-        title=f"{card.name} · {status}" + (f" · {card.suspected_fault}"
-                                          if card.suspected_fault else ""),
+        title=" · ".join(part for part in (
+            card.name, status, card.suspected_fault,
+            card_projection(card.health_trend)) if part),
     )
 
 

@@ -71,6 +71,10 @@ class DeviceState:
     healthy_clips: int = 24
     # Metrics of the sensors fitted to this device (see FIRMWARE_METRICS).
     sensors: frozenset[str] = FULL_KIT
+    # ... and then gradually: the fault's severity ramps from 0 to 1 over this long
+    # (never a jump from healthy to critical).
+    ramp_hours: float = 6.0
+    fault_started: float | None = None
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -110,6 +114,19 @@ def sample_metrics(state: DeviceState, now: float) -> dict[str, float]:
     return {name: value for name, value in values.items() if name in state.sensors}
 
 
+def fault_severity(state: DeviceState, now: float) -> float:
+    """0 until the device's healthy clips are sent, then rising linearly to 1 over
+    ``ramp_hours``: a fault develops, it does not appear."""
+    if state.profile not in PROFILE_SOUND or PROFILE_SOUND[state.profile] == "normal":
+        return 0.0
+    if state.clips_sent < state.healthy_clips:
+        return 0.0
+    if state.fault_started is None:
+        state.fault_started = now
+    hours = max(0.0, (now - state.fault_started) / 3600.0)
+    return min(1.0, hours / max(state.ramp_hours, 1e-6))
+
+
 def clip_wav(state: DeviceState, now: float) -> bytes:
     """A 5 s, 16 kHz, 16-bit WAV of the device's condition, built from real compressor
     recordings with the profile's (synthetic) fault mixed in once it has developed."""
@@ -118,9 +135,11 @@ def clip_wav(state: DeviceState, now: float) -> bytes:
     from ml.demo import demo_clip
 
     label = PROFILE_SOUND.get(state.profile, "normal")
-    if state.clips_sent < state.healthy_clips:
-        label = "normal"
-    samples, rate = demo_clip(label, rng_seed=hash((state.seed, int(now))) & 0x7FFFFFFF)
+    severity = fault_severity(state, now)
+    if state.clips_sent < state.healthy_clips or severity <= 0.0:
+        label, severity = "normal", 1.0
+    samples, rate = demo_clip(label, rng_seed=hash((state.seed, int(now))) & 0x7FFFFFFF,
+                              severity=severity)
     buf = io.BytesIO()
     sf.write(buf, samples, rate, subtype="PCM_16", format="WAV")
     return buf.getvalue()

@@ -8,8 +8,9 @@ from flask import current_app
 
 from dashboard.accounts.auth import page_guard, user_has_role
 from dashboard.alerts.notify import CHANNEL_KINDS, CHANNEL_LABELS
-from dashboard.alerts.rules import KIND_LABELS, SENSOR_METRICS, SEVERITIES
+from dashboard.alerts.rules import KIND_LABELS, SENSOR_METRICS, SEVERITIES, SEVERITY_LABELS
 from dashboard.core.i18n import N_, _
+from dashboard.core.status import STATUS_LABELS
 
 dash.register_page(
     __name__, path="/alerts", name="Alerts", title="Alerts · SignalCraft",
@@ -18,8 +19,6 @@ dash.register_page(
 
 STATE_LABELS = {"open": N_("Open"), "acknowledged": N_("Acknowledged"),
                 "resolved": N_("Resolved")}
-SEVERITY_LABELS = {"info": N_("Info"), "warning": N_("Warning"),
-                   "critical": N_("Critical")}
 
 
 def _filters() -> dbc.Row:
@@ -101,7 +100,8 @@ def _rule_modal() -> dbc.Modal:
                dcc.Dropdown(id="alerts-rule-compressor")),
         _field(_("Status at or worse than"), dcc.Dropdown(
             id="alerts-rule-level", clearable=False,
-            options=[{"label": s, "value": s} for s in ("watch", "warning", "critical")]),
+            options=[{"label": _(STATUS_LABELS[s]), "value": s}
+                     for s in ("watch", "warning", "critical")]),
             group="level"),
         _field(_("Fault class"), dcc.Dropdown(id="alerts-rule-fault",
                                                           clearable=False), group="fault"),
@@ -109,6 +109,8 @@ def _rule_modal() -> dbc.Modal:
                _number("alerts-rule-threshold", 0.01, 0), group="threshold"),
         _field(_("Score above (empty: baseline threshold)"),
                _number("alerts-rule-score", "any", 0), group="score"),
+        _field(_("Projected within (days)"), _number("alerts-rule-horizon", 0.5, 0.5),
+               group="horizon"),
         _field(_("Sensor"), dcc.Dropdown(id="alerts-rule-metric", options=metrics,
                                                  clearable=False), group="metric"),
         _field(_("Direction"), dcc.Dropdown(

@@ -103,6 +103,13 @@ def layout(cid: str | None = None, **_kwargs: object) -> html.Div:
                                      delay_show=400)],
                         className="sc-panel mb-3",
                     ),
+                    html.Div(
+                        [html.Div(_("Health trend"), className="sc-panel-title"),
+                         html.Div(id="compressor-trend-text", className="small mb-1"),
+                         dcc.Loading(graph("compressor-trend", height=260), type="circle",
+                                     delay_show=400)],
+                        className="sc-panel mb-3",
+                    ),
                     _notes_panel(),
                 ],
                 id="compressor-body",

@@ -242,7 +242,8 @@ def test_quiet_hours_hold_non_critical_notifications_until_they_end(sqlite_env):
         warning = _fire(env, now=night)
         critical = _fire(env, severity="critical", n=1, now=night)
         assert deliver_pending(env.server, night) == 1
-        assert [m["Subject"] for m in sink.messages] == ["[SignalCraft CRITICAL] Pump noise 1 "
+        # The manager reads Korean: the severity too is in their language.
+        assert [m["Subject"] for m in sink.messages] == ["[SignalCraft 위험] Pump noise 1 "
                                                          "— Comp A2"]
         held = _only(env.server, warning, "email")
         assert (held.status, held.attempts, held.next_attempt_at) == ("pending", 0, morning)
@@ -346,4 +347,4 @@ def test_register_jobs_adds_the_evaluation_and_delivery_jobs(dash_app):
     with session_scope(dash_app.server) as s:
         assert s.scalar(sa.select(sa.func.count(Alert.id))) == 0
         kinds = s.scalars(sa.select(AlertRule.kind).where(AlertRule.org_id == org.id)).all()
-        assert len(kinds) == 5
+        assert len(kinds) == 6

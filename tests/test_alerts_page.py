@@ -27,10 +27,10 @@ def _text(resp) -> str:
     return json.dumps(resp.get_json(), ensure_ascii=False) if resp.status_code == 200 else ""
 
 
-def _open_alert(app, world, org="A", title_rule="Bearing watch"):
+def _open_alert(app, world, org="A", title_rule="Bearing watch", n=0):
     with session_scope(app) as s:
         rule = add_rule(s, world.org_ids[org], "health_status", name=title_rule)
-        cid = world.compressors[org][0]
+        cid = world.compressors[org][n]
         fired = evaluate_diagnosis(s, diagnosis(s, cid, T0, status="warning"), T0)
         return next(a.id for a in fired if a.rule_id == rule.id), rule.id
 
@@ -143,7 +143,8 @@ def test_badge_counts_open_alerts_and_a_new_one_raises_a_toast(client, dash_app,
     out = badge(None)  # first look: count, remember the newest id, no toast
     assert out["alerts-badge-count"]["children"] == "1"
     assert out["alerts-badge-seen"]["data"] == first and "alerts-toasts" not in out
-    second, _ = _open_alert(app, world, title_rule="Second rule")
+    # The badge counts incidents: another compressor's fault is a second one.
+    second, _ = _open_alert(app, world, title_rule="Second rule", n=1)
     out = badge(first)
     assert out["alerts-badge-count"]["children"] == "2"
     assert "Second rule" in json.dumps(out["alerts-toasts"], ensure_ascii=False)

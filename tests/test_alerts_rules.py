@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from dashboard.alerts import AlertsInputError, ensure_default_rules, evaluate_diagnosis
 from dashboard.alerts.engine import evaluate_periodic
+from dashboard.alerts.messages import shown
 from dashboard.alerts.rules import normalize_params
 from dashboard.core.database import session_scope
 from dashboard.core.i18n import in_language
@@ -63,7 +64,7 @@ def test_fault_probability_rule_fires_above_threshold_for_any_or_one_fault(sqlit
                       probabilities={"normal": 0.1, "bearing": 0.85, "valve_leak": 0.05})
         fired = evaluate_diagnosis(s, d, T0)
         assert [a.rule_id for a in fired] == [any_rule.id]
-        assert "bearing" in fired[0].detail and "0.85" in fired[0].detail
+        assert "bearing" in shown(fired[0].detail) and "0.85" in shown(fired[0].detail)
         d = diagnosis(s, cid, T0 + minutes(1),
                       probabilities={"normal": 0.3, "bearing": 0.1, "valve_leak": 0.6})
         fired = evaluate_diagnosis(s, d, T0 + minutes(1))
@@ -105,7 +106,8 @@ def test_sensor_rule_ignores_a_spike_and_fires_after_the_duration(sqlite_env):
         readings(s, cid, T0 + minutes(5), [0.6] * 12)
         assert evaluate_periodic(s, env.org(), T0 + minutes(14)) == []
         fired = evaluate_periodic(s, env.org(), T0 + minutes(15))
-        assert len(fired) == 1 and "Vibration RMS 0.6 g above 0.45 g for 10 min" in fired[0].detail
+        assert len(fired) == 1
+        assert "Vibration RMS 0.6 g above 0.45 g for 10 min" in shown(fired[0].detail)
         # Back to normal: two clear evaluations resolve it.
         readings(s, cid, T0 + minutes(17), [0.2, 0.2])
         evaluate_periodic(s, env.org(), T0 + minutes(17))
@@ -137,7 +139,7 @@ def test_offline_rule_fires_when_silent_and_clears_when_heard_again(sqlite_env):
         s.get(Compressor, fresh).last_seen_at = T0 - minutes(2)
         fired = evaluate_periodic(s, env.org(), T0)
         assert [a.compressor_id for a in fired] == [quiet]
-        assert "No data for 11 min" in fired[0].detail
+        assert "No data for 11 min" in shown(fired[0].detail)
         s.get(Compressor, quiet).last_seen_at = T0 + minutes(1)
         evaluate_periodic(s, env.org(), T0 + minutes(1))
         assert _state(s, quiet) == [("resolved", "warning")]
@@ -176,12 +178,14 @@ def test_default_rules_are_created_once_and_keep_a_managers_changes(sqlite_env):
     with session_scope(env.server) as s:
         added = ensure_default_rules(s, env.org())
         assert {r.kind for r in added} == {"offline", "health_status", "fault_probability",
-                                           "anomaly", "sensor_limit"}
+                                           "anomaly", "sensor_limit", "degrading"}
+        # Stored as a catalogue key, in no language in particular.
+        assert {r.name for r in added} >= {"Health warning", "Health degrading"}
         added[0].enabled = False
         assert ensure_default_rules(s, env.org()) == []
         assert ensure_default_rules(s, env.org("B"))  # per organisation
         rules = s.scalars(sa.select(AlertRule).where(AlertRule.org_id == env.org())).all()
-        assert len(rules) == 5 and not added[0].enabled
+        assert len(rules) == 6 and not added[0].enabled
 
 
 def test_default_rules_detect_a_silent_compressor_out_of_the_box(sqlite_env):

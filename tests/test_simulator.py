@@ -170,3 +170,17 @@ def test_simulated_values_are_plausible_for_the_firmwares_sensors():
             m = sample_metrics(state, 1.7e9 + t)
             assert PRESSURE_RANGE_BAR[0] <= m["pressure_bar"] <= PRESSURE_RANGE_BAR[1]
             assert 0.0 <= m["humidity_pct"] <= 100.0
+
+
+def test_a_fault_ramps_up_over_hours_instead_of_jumping():
+    from firmware.simulator import DeviceState, fault_severity
+    state = DeviceState(token="t", name="d", profile="bearing_wear", healthy_clips=2)
+    assert fault_severity(state, 0.0) == 0.0  # still teaching the server its normal
+    state.clips_sent = 2
+    start = 1000.0
+    assert fault_severity(state, start) == 0.0
+    one_hour = fault_severity(state, start + 3600)
+    assert 0.1 < one_hour < 0.25
+    assert fault_severity(state, start + 3 * 3600) > one_hour
+    assert fault_severity(state, start + 24 * 3600) == 1.0
+    assert fault_severity(DeviceState(token="t", name="n", clips_sent=99), 5e4) == 0.0

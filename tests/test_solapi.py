@@ -140,10 +140,11 @@ def test_alimtalk_uses_the_kinds_template_in_the_recipients_language(env, solapi
     assert (talk["type"], talk["template_id"], talk["replacement"]) == (
         "ATA", "KA01TP_HEALTH_KO", False)
     assert set(talk["variables"]) == {f"#{{{v}}}" for v in VARIABLES}
-    assert talk["variables"]["#{severity}"] == "경고"
+    # The severity's label from the catalogue: the same word as the status "Warning".
+    assert talk["variables"]["#{severity}"] == "주의"
     assert talk["variables"]["#{compressor}"] == "Comp A1"
     assert talk["variables"]["#{time}"] == "2025-03-03 10:00"  # Seoul time
-    assert talk["text"].startswith("[SignalCraft] 설비 상태 경고")
+    assert talk["text"].startswith("[SignalCraft] 설비 상태 주의")
     assert talk["text"].endswith(f"/alerts?alert={alert_id}")
     assert row(env, alert_id, "alimtalk").status == "sent"
     # In English, the English template of the same kind.

@@ -31,9 +31,6 @@ LATIN_OK = {"SignalCraft", "Kakao", "KakaoTalk", "CSV", "WAV", "RMS", "SMS", "LM
             "Email", "English", "API", "UTC", "ESP32", "Hz", "kHz", "dB"}
 # The language switch names each language in itself.
 SWITCH_LABELS = {"한", "한국어", "EN", "English"}
-# Alert texts are still stored as "English · 한국어" and split at display, until alerts
-# become incidents with their texts stored as keys (issue 13, in progress).
-STILL_BILINGUAL = {("dashboard", "alerts")}
 TEXT_PROPS = ("children", "placeholder", "label", "title", "headerName", "text")
 
 
@@ -78,8 +75,6 @@ def test_no_text_is_written_in_two_languages_in_the_source():
     offenders = []
     for folder in ("dashboard", "callbacks", "pages", "ingestion"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path.relative_to(ROOT).parts[:2] in STILL_BILINGUAL:
-                continue
             text = path.read_text()
             if re.search(r"(?<![\w.])tr\(", text):
                 offenders.append(f"{path}: tr(")

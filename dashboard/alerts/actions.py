@@ -9,9 +9,10 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.alerts import incidents
 from dashboard.alerts.engine import add_event
 from dashboard.alerts.errors import AlertsInputError
-from dashboard.core.models import Alert, User
+from dashboard.core.models import Alert, Incident, User
 
 MAX_COMMENT = 2000
 
@@ -76,3 +77,42 @@ def resolve_alert(session: Session, user: User, alert_id: object, comment: str |
     alert.resolve_comment = text
     add_event(session, alert, "resolved", now, text, user.id)
     return alert
+
+
+def _incident_of_org(session: Session, org_id: int | None, incident_id: object) -> Incident:
+    try:
+        wanted = int(incident_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        wanted = None
+    incident = None
+    if wanted is not None and org_id is not None:
+        incident = session.scalar(sa.select(Incident).where(
+            Incident.id == wanted, Incident.org_id == org_id).with_for_update())
+    if incident is None:
+        raise AlertsInputError("Incident not found.")
+    return incident
+
+
+def acknowledge_incident(session: Session, user: User, incident_id: object,
+                         comment: str | None, now: dt.datetime) -> Incident:
+    """Open -> acknowledged, with every signal of the incident: escalation stops."""
+    _require_manager(user)
+    text = _clean_comment(comment)
+    incident = _incident_of_org(session, user.org_id, incident_id)
+    if incident.state != "open":
+        raise AlertsInputError("This incident is already %(state)s.", state=incident.state)
+    incidents.acknowledge(session, user, incident, text, now)
+    return incident
+
+
+def resolve_incident(session: Session, user: User, incident_id: object, comment: str | None,
+                     now: dt.datetime) -> Incident:
+    """Open or acknowledged -> resolved, with every signal; the comment is the
+    maintenance note of the episode."""
+    _require_manager(user)
+    text = _clean_comment(comment)
+    incident = _incident_of_org(session, user.org_id, incident_id)
+    if incident.state == "resolved":
+        raise AlertsInputError("This incident is already resolved.")
+    incidents.resolve(session, user, incident, text, now)
+    return incident

@@ -12,33 +12,27 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.alerts.messages import keyed
 from dashboard.alerts.rules import (
     ANY_FAULT,
     NORMAL_LABEL,
     SENSOR_METRICS,
     STATUS_RANK,
     AnomalyParams,
+    DegradingParams,
     FaultProbabilityParams,
     HealthStatusParams,
     OfflineParams,
     RuleParams,
     SensorLimitParams,
 )
-from dashboard.core.i18n import _, in_language
+from dashboard.core.i18n import N_
 from dashboard.core.models import Compressor, Diagnosis, Reading
-from dashboard.core.status import DEFAULT_OFFLINE_AFTER_S
+from dashboard.core.status import DEFAULT_OFFLINE_AFTER_S, STATUS_LABELS
+from ml.trend import CRITICAL_BELOW, WARNING_BELOW, trend_from_dict
 
 FIRING, PENDING, CLEAR, UNKNOWN = "firing", "pending", "clear", "unknown"
-# Details are stored as "English · 한국어" (alerts are read by people of either
-# language); half_in_language() shows one half.
-LANGUAGE_SEPARATOR = " · "
-
-
-def half_in_language(text: str | None, language: str) -> str:
-    if not text or LANGUAGE_SEPARATOR not in text:
-        return text or ""
-    en, ko = text.split(LANGUAGE_SEPARATOR, 1)
-    return en if language == "en" else ko
+LEVEL_BELOW = {"warning": WARNING_BELOW, "critical": CRITICAL_BELOW}
 # How far back a sensor rule looks for the last in-limit reading: beyond this, a value
 # that has been out of limits all along counts from the start of the window.
 SENSOR_LOOKBACK = dt.timedelta(hours=24)
@@ -68,9 +62,10 @@ def _judge_health(params: HealthStatusParams, diagnosis: Diagnosis) -> Verdict:
         return Verdict(UNKNOWN)
     if rank < STATUS_RANK[params.level]:
         return Verdict(CLEAR)
-    detail = (f"Status {diagnosis.status}, health {diagnosis.health_score:.0f}, "
-              f"diagnosis {diagnosis.label} · 상태 {diagnosis.status}, "
-              f"건강 점수 {diagnosis.health_score:.0f}, 진단 {diagnosis.label}")
+    detail = keyed(N_("Status %(status)s, health %(health)s, diagnosis %(label)s"),
+                   translate=("status",), status=STATUS_LABELS.get(diagnosis.status,
+                                                                    diagnosis.status),
+                   health=f"{diagnosis.health_score:.0f}", label=diagnosis.label)
     return Verdict(FIRING, detail, "critical" if diagnosis.status == "critical" else None)
 
 
@@ -89,8 +84,8 @@ def _judge_fault(params: FaultProbabilityParams, diagnosis: Diagnosis) -> Verdic
             return Verdict(UNKNOWN)
     if p <= params.threshold:
         return Verdict(CLEAR)
-    return Verdict(FIRING, f"P({fault}) = {p:.2f} > {params.threshold:.2f} · "
-                           f"{fault} 확률 {p:.2f} > {params.threshold:.2f}")
+    return Verdict(FIRING, keyed(N_("Probability of %(fault)s %(p)s > %(threshold)s"),
+                                 fault=fault, p=f"{p:.2f}", threshold=f"{params.threshold:.2f}"))
 
 
 def _judge_anomaly(params: AnomalyParams, diagnosis: Diagnosis) -> Verdict:
@@ -106,8 +101,30 @@ def _judge_anomaly(params: AnomalyParams, diagnosis: Diagnosis) -> Verdict:
     if not firing:
         return Verdict(CLEAR)
     shown = "—" if score is None else f"{score:.3g}"
-    return Verdict(FIRING, f"Anomaly score {shown} above the compressor's baseline · "
-                           f"이상 점수 {shown}, 기준선 초과")
+    return Verdict(FIRING, keyed(N_("Anomaly score %(score)s above the compressor's baseline"),
+                                 score=shown))
+
+
+def judge_degrading(params: DegradingParams, compressor: Compressor) -> Verdict:
+    """Fires while the compressor's health trend (``ml.trend``, kept on its row) projects
+    the rule's level within ``horizon_days``. No trend yet changes nothing; a level
+    already reached leaves the alert as it is (the health rule speaks now)."""
+    trend = trend_from_dict(compressor.health_trend)
+    if trend.slope_per_day is None:
+        return Verdict(UNKNOWN)
+    if trend.smoothed is not None and trend.smoothed < LEVEL_BELOW[params.level]:
+        return Verdict(UNKNOWN)
+    projection = trend.to_warning if params.level == "warning" else trend.to_critical
+    if projection is None or projection.days > params.horizon_days:
+        return Verdict(CLEAR)
+    latest = "—" if projection.latest is None else f"{projection.latest:.0f}"
+    return Verdict(FIRING, keyed(
+        N_("Health %(health)s falling %(rate)s points/day: %(level)s in about %(days)s days "
+           "(%(earliest)s to %(latest)s)"), translate=("level",),
+        health=f"{trend.smoothed:.0f}", rate=f"{-trend.slope_per_day:.1f}",
+        level=STATUS_LABELS[params.level], days=f"{projection.days:.1f}",
+        earliest=f"{projection.earliest:.1f}", latest=latest))
+
 
 
 def judge_offline(params: OfflineParams, compressor: Compressor, now: dt.datetime,
@@ -120,14 +137,12 @@ def judge_offline(params: OfflineParams, compressor: Compressor, now: dt.datetim
         # A device registered a moment ago has not had the chance to speak yet.
         if compressor.created_at is None or now - compressor.created_at < limit:
             return Verdict(UNKNOWN)
-        return Verdict(FIRING, "Never heard from since registration · 등록 후 수신 없음")
+        return Verdict(FIRING, keyed(N_("Never heard from since registration")))
     silent = now - compressor.last_seen_at
     if silent < limit:
         return Verdict(CLEAR)
     minutes = int(silent.total_seconds() // 60)
-    seen = f"{compressor.last_seen_at:%Y-%m-%d %H:%M}"
-    return Verdict(FIRING, f"No data for {minutes} min (last seen {seen} UTC) · "
-                           f"{minutes}분 동안 수신 없음")
+    return Verdict(FIRING, keyed(N_("No data for %(minutes)s min"), minutes=minutes))
 
 
 def judge_sensor(session: Session, params: SensorLimitParams, compressor_id: int,
@@ -157,12 +172,10 @@ def judge_sensor(session: Session, params: SensorLimitParams, compressor_id: int
     if now - first_bad < duration:
         return Verdict(PENDING)
     metric = SENSOR_METRICS[params.metric]
-    en, unit = metric.label, metric.unit
-    with in_language("ko"):
-        ko = _(metric.label)
     held = int((now - first_bad).total_seconds() // 60)
-    word_en = "above" if params.op == "above" else "below"
-    word_ko = "초과" if params.op == "above" else "미만"
-    return Verdict(FIRING, f"{en} {newest_value:g} {unit} {word_en} {params.limit:g} {unit} "
-                           f"for {held} min · {ko} {newest_value:g} {unit}, "
-                           f"{params.limit:g} {unit} {word_ko} {held}분 지속")
+    msgid = (N_("%(metric)s %(value)s %(unit)s above %(limit)s %(unit)s for %(minutes)s min")
+             if params.op == "above" else
+             N_("%(metric)s %(value)s %(unit)s below %(limit)s %(unit)s for %(minutes)s min"))
+    return Verdict(FIRING, keyed(msgid, translate=("metric",), metric=metric.label,
+                                 value=f"{newest_value:g}", unit=metric.unit,
+                                 limit=f"{params.limit:g}", minutes=held))

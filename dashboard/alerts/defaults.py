@@ -1,5 +1,7 @@
 """The rules every organisation starts with, so alerts work before anyone configures
-them. Each carries ``params.default_key``: calling ensure_default_rules again (at every
+them. Their names are catalogue keys (English), translated where shown
+(``rules.rule_name``). Each carries ``params.default_key``: calling
+ensure_default_rules again (at every
 start, or lazily from the alerts page) adds only the ones missing, and a default a
 manager disabled or edited stays as they left it."""
 
@@ -11,20 +13,24 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.alerts.rules import normalize_params
+from dashboard.core.i18n import N_
 from dashboard.core.models import AlertRule
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
-    {"key": "offline", "name": "Device silent · 장치 무응답", "kind": "offline",
+    {"key": "offline", "name": N_("Device silent"), "kind": "offline",
      "severity": "warning", "params": {"minutes": 10}},
-    {"key": "health", "name": "Health warning · 설비 상태 주의", "kind": "health_status",
+    {"key": "health", "name": N_("Health warning"), "kind": "health_status",
      # Raised to critical when the diagnosis status itself is critical.
      "severity": "warning", "params": {"level": "warning"}},
-    {"key": "fault", "name": "Likely fault · 고장 가능성", "kind": "fault_probability",
+    {"key": "fault", "name": N_("Likely fault"), "kind": "fault_probability",
      "severity": "warning", "params": {"fault": "any", "threshold": 0.8}},
-    {"key": "anomaly", "name": "Unusual sound · 이상 소음", "kind": "anomaly",
+    {"key": "degrading", "name": N_("Health degrading"), "kind": "degrading",
+     # Before the level is crossed: the trend reaches warning within two weeks.
+     "severity": "warning", "params": {"level": "warning", "horizon_days": 14}},
+    {"key": "anomaly", "name": N_("Unusual sound"), "kind": "anomaly",
      # Info: a single odd clip shows in the app but wakes nobody up.
      "severity": "info", "params": {}},
-    {"key": "vibration", "name": "High vibration · 진동 과다", "kind": "sensor_limit",
+    {"key": "vibration", "name": N_("High vibration"), "kind": "sensor_limit",
      "severity": "warning",
      "params": {"metric": "vibration_rms_g", "op": "above", "limit": 0.45, "minutes": 10}},
 )

@@ -38,11 +38,12 @@ from dashboard.alerts.channels import (
     SendResult,
     channel_problem,
 )
-from dashboard.alerts.conditions import half_in_language
 from dashboard.alerts.engine import add_event
+from dashboard.alerts.messages import shown
 from dashboard.alerts.notify import channel_settings, enqueue_fallback, reach_address
+from dashboard.alerts.rules import SEVERITY_LABELS
 from dashboard.core.database import session_scope
-from dashboard.core.i18n import DEFAULT_TIME_ZONE
+from dashboard.core.i18n import DEFAULT_TIME_ZONE, _, in_language
 from dashboard.core.mailer import public_url
 from dashboard.core.models import Alert, AlertRule, Compressor, NotificationDelivery, Site, User
 from dashboard.core.timezones import local_text
@@ -130,19 +131,16 @@ def sent_last_hour(session: Session, org_id: int, channel: str, now: dt.datetime
 
 
 def compose(alert: Alert, compressor: Compressor, site: Site, language: str,
-            link: str) -> tuple[str, str, str]:
-    """(subject, text, button title) in the recipient's language."""
-    sev = alert.severity.upper()
-    detail = half_in_language(alert.detail, language)
-    if language == "en":
-        subject = f"[SignalCraft {sev}] {alert.title}"
-        text = (f"{sev}: {alert.title}\n{site.name} / {compressor.name}\n{detail}\n"
-                f"Opened {alert.opened_at:%Y-%m-%d %H:%M} UTC. Acknowledge it in SignalCraft.")
-        return subject, text, "Open alert"
-    subject = f"[SignalCraft {sev}] {alert.title}"
-    text = (f"{sev}: {alert.title}\n{site.name} / {compressor.name}\n{detail}\n"
-            f"발생 {alert.opened_at:%Y-%m-%d %H:%M} UTC. SignalCraft에서 확인해 주세요.")
-    return subject, text, "알림 보기"
+            link: str, time_zone: str | None = None) -> tuple[str, str, str]:
+    """(subject, text, button title) in the recipient's language and time zone."""
+    with in_language(language):
+        sev = _(SEVERITY_LABELS.get(alert.severity, alert.severity)).upper()
+        title, detail = shown(alert.title), shown(alert.detail)
+        subject = f"[SignalCraft {sev}] {title}"
+        opened = _("Opened %(time)s. Acknowledge it in SignalCraft.",
+                   time=local_text(alert.opened_at, time_zone, "%Y-%m-%d %H:%M %Z"))
+        text = f"{sev}: {title}\n{site.name} / {compressor.name}\n{detail}\n{opened}"
+        return subject, text, _("Open alert")
 
 
 def _prepare(app: Flask, session: Session, delivery_id: int, attempt: int,
@@ -185,7 +183,10 @@ def _prepare(app: Flask, session: Session, delivery_id: int, attempt: int,
     compressor = session.get(Compressor, alert.compressor_id)
     site = session.get(Site, compressor.site_id)
     link = public_url(app, f"/alerts?alert={alert.id}")
-    subject, text, button = compose(alert, compressor, site, user.language, link)
+    with app.app_context():  # the catalogue, outside any request
+        subject, text, button = compose(alert, compressor, site, user.language, link,
+                                        user.timezone)
+        variables = template_variables(alert, compressor, site, user, link)
     title, _sep, body = text.partition("\n")
     rule = session.get(AlertRule, alert.rule_id) if alert.rule_id is not None else None
     return OutgoingMessage(
@@ -193,21 +194,19 @@ def _prepare(app: Flask, session: Session, delivery_id: int, attempt: int,
         subject=subject, text=text, link=link, button_title=button, user_id=user.id,
         language=user.language, title=title, body=body,
         template=rule.kind if rule is not None else "default", severity=alert.severity,
-        variables=template_variables(alert, compressor, site, user, link))
+        variables=variables)
 
 
 def template_variables(alert: Alert, compressor: Compressor, site: Site, user: User,
                        link: str) -> dict[str, str]:
     """The values of provider templates (AlimTalk), in the recipient's language and
     time zone."""
-    severity = alert.severity.upper() if user.language == "en" else SEVERITY_KO.get(
-        alert.severity, alert.severity)
-    return {"severity": severity, "title": alert.title, "compressor": compressor.name,
-            "site": site.name, "detail": half_in_language(alert.detail, user.language) or "-",
+    with in_language(user.language):
+        severity = _(SEVERITY_LABELS.get(alert.severity, alert.severity)).upper()
+        title, detail = shown(alert.title), shown(alert.detail)
+    return {"severity": severity, "title": title, "compressor": compressor.name,
+            "site": site.name, "detail": detail or "-",
             "time": local_text(alert.opened_at, user.timezone), "link": link}
-
-
-SEVERITY_KO = {"critical": "위험", "warning": "경고", "info": "정보"}
 
 
 def _record_outcome(app: Flask, msg: OutgoingMessage, attempt: int, now: dt.datetime,

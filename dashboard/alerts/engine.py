@@ -11,26 +11,31 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dashboard.alerts import incidents
 from dashboard.alerts.conditions import (
     CLEAR,
     FIRING,
     PENDING,
     Verdict,
+    judge_degrading,
     judge_diagnosis,
     judge_offline,
     judge_sensor,
 )
 from dashboard.alerts.errors import AlertsInputError
+from dashboard.alerts.messages import keyed
 from dashboard.alerts.notify import enqueue_round
 from dashboard.alerts.rules import (
     DIAGNOSIS_KINDS,
     PERIODIC_KINDS,
+    DegradingParams,
     OfflineParams,
     RuleParams,
     SensorLimitParams,
     max_severity,
     parse_params,
 )
+from dashboard.core.i18n import N_
 from dashboard.core.models import Alert, AlertEvent, AlertRule, Compressor, Diagnosis
 from dashboard.core.status import DEFAULT_OFFLINE_AFTER_S
 
@@ -94,20 +99,30 @@ def _fold(session: Session, alert: Alert, verdict: Verdict, severity: str,
     if max_severity(alert.severity, severity) != alert.severity:
         add_event(session, alert, "severity", now, f"{alert.severity} → {severity}")
         alert.severity = severity
+    incidents.touch(alert.incident_id, session, alert.severity, now)
     return alert
 
 
+def alert_title(rule: AlertRule, compressor: Compressor) -> str:
+    """Stored as a key: a default rule's name is a catalogue key, translated when shown."""
+    default = bool((rule.params or {}).get("default_key"))
+    return keyed(N_("%(rule)s — %(compressor)s"), translate=("rule",) if default else (),
+                 rule=rule.name, compressor=compressor.name)
+
+
 def fire(session: Session, rule: AlertRule, params: RuleParams, compressor: Compressor,
-         verdict: Verdict, now: dt.datetime) -> Alert:
+         verdict: Verdict, now: dt.datetime, site_outage: bool = False) -> Alert:
     """Open the alert of (compressor, rule), or fold this repeat into the one already
     open or acknowledged. The partial unique index settles a race between two
-    evaluators: the loser's insert fails inside a savepoint and it folds instead."""
+    evaluators: the loser's insert fails inside a savepoint and it folds instead. A new
+    alert joins its compressor's incident (or the site's, in an outage); only the one
+    that opens the incident, or makes it worse, is notified."""
     severity = max_severity(rule.severity, verdict.severity)
     existing = active_alert(session, compressor.id, rule.id)
     if existing is not None:
         return _fold(session, existing, verdict, severity, now)
     alert = Alert(org_id=compressor.org_id, compressor_id=compressor.id, rule_id=rule.id,
-                  severity=severity, state="open", title=f"{rule.name} — {compressor.name}",
+                  severity=severity, state="open", title=alert_title(rule, compressor),
                   detail=verdict.detail, count=1, opened_at=now, last_seen_at=now,
                   escalation_level=0, clear_count=0)
     try:
@@ -119,7 +134,8 @@ def fire(session: Session, rule: AlertRule, params: RuleParams, compressor: Comp
             raise
         return _fold(session, existing, verdict, severity, now)
     add_event(session, alert, "fired", now, verdict.detail)
-    enqueue_round(session, alert, params, 0, now)
+    if incidents.attach(session, alert, compressor, now, site_outage):
+        enqueue_round(session, alert, params, 0, now)
     return alert
 
 
@@ -134,17 +150,19 @@ def register_clear(session: Session, rule: AlertRule, params: RuleParams,
         alert.state = "resolved"
         alert.resolved_at = now
         alert.resolved_by_id = None
-        alert.resolve_comment = (f"Condition clear for {alert.clear_count} evaluations · "
-                                 f"{alert.clear_count}회 연속 정상")
+        alert.resolve_comment = keyed(N_("Condition clear for %(count)s evaluations"),
+                                      count=alert.clear_count)
         add_event(session, alert, "auto_resolved", now, alert.resolve_comment)
+        incidents.resolve_if_quiet(session, alert.incident_id, now)
     return alert
 
 
 def apply_verdict(session: Session, rule: AlertRule, params: RuleParams,
-                  compressor: Compressor, verdict: Verdict, now: dt.datetime) -> Alert | None:
+                  compressor: Compressor, verdict: Verdict, now: dt.datetime,
+                  site_outage: bool = False) -> Alert | None:
     """Returns the alert when the rule fired (opened or folded), else None."""
     if verdict.state == FIRING:
-        return fire(session, rule, params, compressor, verdict, now)
+        return fire(session, rule, params, compressor, verdict, now, site_outage)
     if verdict.state == CLEAR:
         register_clear(session, rule, params, compressor, now)
     elif verdict.state == PENDING:
@@ -166,8 +184,9 @@ def evaluate_diagnosis(session: Session, diagnosis: Diagnosis, now: dt.datetime)
         params = _rule_params(rule)
         if params is None or not rule_covers(rule, compressor):
             continue
-        alert = apply_verdict(session, rule, params, compressor,
-                              judge_diagnosis(params, diagnosis), now)
+        verdict = (judge_degrading(params, compressor) if isinstance(params, DegradingParams)
+                   else judge_diagnosis(params, diagnosis))
+        alert = apply_verdict(session, rule, params, compressor, verdict, now)
         if alert is not None:
             fired.append(alert)
     session.flush()
@@ -184,18 +203,38 @@ def evaluate_periodic(session: Session, org_id: int | None, now: dt.datetime,
         params = _rule_params(rule)
         if params is None:
             continue
+        judged = []
         for compressor in compressors_covered(session, rule):
             if isinstance(params, OfflineParams):
                 verdict = judge_offline(params, compressor, now, offline_after_s)
             else:
                 assert isinstance(params, SensorLimitParams)
                 verdict = judge_sensor(session, params, compressor.id, now)
-            alert = apply_verdict(session, rule, params, compressor, verdict, now)
+            judged.append((compressor, verdict))
+        outage_sites = _outage_sites(session, rule, params, judged, now)
+        for compressor, verdict in judged:
+            alert = apply_verdict(session, rule, params, compressor, verdict, now,
+                                  site_outage=compressor.site_id in outage_sites)
             if alert is not None:
                 fired.append(alert)
     escalate_due(session, org_id, now)
     session.flush()
     return fired
+
+
+def _outage_sites(session: Session, rule: AlertRule, params: RuleParams,
+                  judged: list[tuple[Compressor, Verdict]], now: dt.datetime) -> set[int]:
+    """Sites where devices newly silent in this evaluation are a flood: at least
+    FLOOD_MIN_DEVICES of them, or the site already has a fresh outage incident."""
+    if not isinstance(params, OfflineParams):
+        return set()
+    newly: dict[int, int] = {}
+    for compressor, verdict in judged:
+        if verdict.state == FIRING and active_alert(session, compressor.id, rule.id) is None:
+            newly[compressor.site_id] = newly.get(compressor.site_id, 0) + 1
+    return {site for site, count in newly.items()
+            if count >= incidents.FLOOD_MIN_DEVICES
+            or incidents.open_site_incident(session, site, now) is not None}
 
 
 def escalate_due(session: Session, org_id: int | None, now: dt.datetime) -> list[Alert]:
@@ -213,6 +252,8 @@ def escalate_due(session: Session, org_id: int | None, now: dt.datetime) -> list
             continue
         if not params.notify or alert.severity == "info":
             continue
+        if alert.incident_id is not None and alert.last_notified_at is None:
+            continue  # a signal that joined its incident: the incident's first alert escalates
         last_round = max(len(params.escalation_roles) - 1, 0) + params.max_renotify
         if alert.escalation_level >= last_round:
             continue

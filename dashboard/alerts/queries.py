@@ -47,6 +47,8 @@ class AlertRow:
     resolved_at: dt.datetime | None
     resolve_comment: str | None
     escalation_level: int
+    incident_id: int | None = None
+    rule_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,9 @@ def _alert_rows_query() -> sa.Select:
     acker = so.aliased(User)
     resolver = so.aliased(User)
     return (
-        sa.select(Alert, Compressor.name, Site.name, acker.email, resolver.email)
+        sa.select(Alert, Compressor.name, Site.name, acker.email, resolver.email, AlertRule.kind)
         .join(Compressor, Compressor.id == Alert.compressor_id)
+        .outerjoin(AlertRule, AlertRule.id == Alert.rule_id)
         .join(Site, Site.id == Compressor.site_id)
         .outerjoin(acker, acker.id == Alert.acknowledged_by_id)
         .outerjoin(resolver, resolver.id == Alert.resolved_by_id)
@@ -83,7 +86,7 @@ def _alert_rows_query() -> sa.Select:
 
 
 def _to_row(alert: Alert, compressor: str, site: str, acker: str | None,
-            resolver: str | None) -> AlertRow:
+            resolver: str | None, kind: str | None = None) -> AlertRow:
     return AlertRow(
         id=alert.id, severity=alert.severity, state=alert.state, title=alert.title,
         detail=alert.detail, compressor_id=alert.compressor_id, compressor=compressor,
@@ -91,7 +94,8 @@ def _to_row(alert: Alert, compressor: str, site: str, acker: str | None,
         last_seen_at=alert.last_seen_at, acknowledged_by=acker,
         acknowledged_at=alert.acknowledged_at, ack_comment=alert.ack_comment,
         resolved_by=resolver, resolved_at=alert.resolved_at,
-        resolve_comment=alert.resolve_comment, escalation_level=alert.escalation_level)
+        resolve_comment=alert.resolve_comment, escalation_level=alert.escalation_level,
+        incident_id=alert.incident_id, rule_kind=kind)
 
 
 def list_alerts(session: Session, org_id: int, states: list[str] | None = None,
@@ -108,7 +112,16 @@ def list_alerts(session: Session, org_id: int, states: list[str] | None = None,
     if compressor_id is not None:
         query = query.where(Alert.compressor_id == compressor_id)
     query = query.order_by(state_order, sev_order, Alert.last_seen_at.desc(), Alert.id.desc())
-    return [_to_row(*row) for row in session.execute(query.limit(limit)).all()]
+    return by_incident([_to_row(*row) for row in session.execute(query.limit(limit)).all()])
+
+
+def by_incident(rows: list[AlertRow]) -> list[AlertRow]:
+    """The same order, with each incident's signals kept together after its first one."""
+    groups: dict[object, list[AlertRow]] = {}
+    for row in rows:
+        groups.setdefault(row.incident_id if row.incident_id is not None else ("a", row.id),
+                          []).append(row)
+    return [row for group in groups.values() for row in group]
 
 
 def get_alert_row(session: Session, org_id: int, alert_id: object) -> AlertRow | None:
@@ -121,14 +134,34 @@ def get_alert_row(session: Session, org_id: int, alert_id: object) -> AlertRow |
     return _to_row(*row) if row else None
 
 
+def incident_alert_ids(session: Session, org_id: int, alert_id: int) -> list[int]:
+    """The alerts of this alert's incident (itself alone when it has none)."""
+    incident_id = session.scalar(sa.select(Alert.incident_id).where(
+        Alert.id == alert_id, Alert.org_id == org_id))
+    if incident_id is None:
+        return [alert_id]
+    return list(session.scalars(sa.select(Alert.id).where(
+        Alert.incident_id == incident_id, Alert.org_id == org_id).order_by(Alert.id)))
+
+
 def alert_timeline(session: Session, org_id: int, alert_id: int) -> list[TimelineEntry]:
-    """The alert's events, oldest first; empty for an alert of another organisation."""
+    """The events of the alert's incident (every signal), oldest first; empty for an
+    alert of another organisation."""
+    ids = incident_alert_ids(session, org_id, alert_id)
     rows = session.execute(
         sa.select(AlertEvent, User.email)
         .join(Alert, Alert.id == AlertEvent.alert_id)
         .outerjoin(User, User.id == AlertEvent.user_id)
-        .where(Alert.org_id == org_id, AlertEvent.alert_id == alert_id)
+        .where(Alert.org_id == org_id, AlertEvent.alert_id.in_(ids))
         .order_by(AlertEvent.ts, AlertEvent.id)).all()
+    if len(ids) > 1:  # the same person's one acknowledge shows once, not per signal
+        seen, unique = set(), []
+        for e, email in rows:
+            key = (e.ts, e.kind, email, e.detail) if e.user_id else (e.id,)
+            if key not in seen:
+                seen.add(key)
+                unique.append((e, email))
+        rows = unique
     return [TimelineEntry(e.ts, e.kind, email, e.detail) for e, email in rows]
 
 
@@ -146,8 +179,13 @@ def alert_deliveries(session: Session, org_id: int, alert_id: int) -> list[Deliv
 
 
 def open_alert_count(session: Session, org_id: int) -> int:
-    return session.scalar(sa.select(sa.func.count(Alert.id))
-                          .where(Alert.org_id == org_id, Alert.state == "open")) or 0
+    """Open incidents (an alert from before incidents counts alone): what needs someone."""
+    is_open = sa.and_(Alert.org_id == org_id, Alert.state == "open")
+    alone = session.scalar(sa.select(sa.func.count(Alert.id))
+                           .where(is_open, Alert.incident_id.is_(None))) or 0
+    grouped = session.scalar(sa.select(sa.func.count(sa.distinct(Alert.incident_id)))
+                             .where(is_open, Alert.incident_id.is_not(None))) or 0
+    return alone + grouped
 
 
 def newest_alert_id(session: Session, org_id: int) -> int:

@@ -2,7 +2,8 @@
 validation that turns a manager's form (or stored JSON) into clean parameters.
 
 Kinds evaluated when a diagnosis is written: ``health_status``, ``fault_probability``,
-``anomaly``. Kinds evaluated by the periodic job: ``sensor_limit``, ``offline``."""
+``anomaly``, ``degrading`` (the health trend heads for a level within a horizon).
+Kinds evaluated by the periodic job: ``sensor_limit``, ``offline``."""
 
 from __future__ import annotations
 
@@ -16,17 +17,19 @@ from dashboard.core.models import ROLES
 from dashboard.core.sensors import METRICS
 from dashboard.core.status import LEVEL_RANK, STATUS_LABELS
 
-DIAGNOSIS_KINDS = ("health_status", "fault_probability", "anomaly")
+DIAGNOSIS_KINDS = ("health_status", "fault_probability", "anomaly", "degrading")
 PERIODIC_KINDS = ("sensor_limit", "offline")
 RULE_KINDS = DIAGNOSIS_KINDS + PERIODIC_KINDS
 KIND_LABELS = {
     "health_status": N_("Health status"),
     "fault_probability": N_("Fault probability"),
     "anomaly": N_("Anomaly (baseline)"),
+    "degrading": N_("Degrading health trend"),
     "sensor_limit": N_("Sensor limit for a duration"),
     "offline": N_("Device silent"),
 }
 SEVERITIES = ("info", "warning", "critical")
+SEVERITY_LABELS = {"info": N_("Info"), "warning": N_("Warning"), "critical": N_("Critical")}
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 # "learning" has no rank: a compressor still learning its baseline is neither good nor bad.
 STATUS_RANK = LEVEL_RANK
@@ -76,6 +79,14 @@ class AnomalyParams(_CommonParams):
     score_above: float | None = Field(None, ge=0.0)
 
 
+class DegradingParams(_CommonParams):
+    # Fires while the trend's projected time to ``level`` is under ``horizon_days``.
+    level: Literal["warning", "critical"] = "warning"
+    horizon_days: float = Field(14.0, gt=0.0, le=60.0)
+    # Hysteresis in trend refreshes: a projection that wavers does not resolve at once.
+    clear_after: int = Field(6, ge=1, le=50)
+
+
 class SensorLimitParams(_CommonParams):
     clear_after: int = Field(2, ge=1, le=50)
     metric: Literal["temperature_c", "current_a", "pressure_bar", "vibration_rms_g",
@@ -94,11 +105,12 @@ PARAMS_MODELS: dict[str, type[_CommonParams]] = {
     "health_status": HealthStatusParams,
     "fault_probability": FaultProbabilityParams,
     "anomaly": AnomalyParams,
+    "degrading": DegradingParams,
     "sensor_limit": SensorLimitParams,
     "offline": OfflineParams,
 }
-RuleParams = (HealthStatusParams | FaultProbabilityParams | AnomalyParams | SensorLimitParams
-              | OfflineParams)
+RuleParams = (HealthStatusParams | FaultProbabilityParams | AnomalyParams | DegradingParams
+              | SensorLimitParams | OfflineParams)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -162,6 +174,9 @@ def describe_params(kind: str, params: dict[str, Any]) -> str:
         if p.score_above is None:
             return _("anomaly score above the baseline threshold")
         return _("anomaly score > %(score)s", score=format(p.score_above, "g"))
+    if isinstance(p, DegradingParams):
+        return _("projected to reach %(level)s within %(days)s days",
+                 level=_(STATUS_LABELS.get(p.level, p.level)), days=format(p.horizon_days, "g"))
     if isinstance(p, SensorLimitParams):
         metric = SENSOR_METRICS[p.metric]
         sign = ">" if p.op == "above" else "<"
@@ -170,3 +185,8 @@ def describe_params(kind: str, params: dict[str, Any]) -> str:
                  minutes=p.minutes)
     assert isinstance(p, OfflineParams)
     return _("no data for %(minutes)s min", minutes=p.minutes)
+
+
+def rule_name(name: str, params: dict[str, Any] | None) -> str:
+    """A default rule's name is a catalogue key (translated); a manager's is their own."""
+    return _(name) if (params or {}).get("default_key") else name

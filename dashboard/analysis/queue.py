@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from dashboard.alerts import evaluate_diagnosis
 from dashboard.analysis.baselines import baseline_for, follow_drift, record_clip_features
 from dashboard.analysis.registry import active_version, load_version
+from dashboard.analysis.trends import refresh_trend
 from dashboard.core.blobs import StoreUnavailable, audio_store
 from dashboard.core.database import session_scope
 from dashboard.core.events import publish
@@ -167,17 +168,34 @@ def analyze_recording(app: Flask, session: Session, recording_id: int, worker: s
         session.rollback()
         return None
     session.flush()
+    fault = None if result["label"] == model.normal_label else result["label"]
+    apply_diagnosis(session, compressor, diagnosis, ready, fault, now)
+    return diagnosis
+
+
+def apply_diagnosis(session: Session, compressor: Compressor, diagnosis: Diagnosis,
+                    ready: bool, fault: str | None, now: dt.datetime,
+                    evaluate_alerts: bool = True, announce: bool = True) -> None:
+    """What a written diagnosis changes: the compressor's state and trend, the event
+    every open page hears, and the alert rules. The live analysis and the demo's
+    history both go through here."""
     previous_status = compressor.status
-    compressor.health_score = float(result["health_score"])
-    compressor.status = result["status"] if ready else "learning"
-    compressor.suspected_fault = None if result["label"] == model.normal_label else result["label"]
+    compressor.health_score = float(diagnosis.health_score)
+    compressor.status = diagnosis.status if ready else "learning"
+    compressor.suspected_fault = fault
+    refresh_trend(session, compressor, diagnosis.ts)
+    if not announce:  # a history written in bulk: one "fleet" event afterwards says it
+        if evaluate_alerts:
+            _run_alert_hook(session, diagnosis, now)
+        return
     # Told to every open page when this transaction commits.
     publish(session, "diagnosis", compressor.org_id, compressor=compressor.id,
-            recording=rec.id, diagnosis=diagnosis.id, health_score=compressor.health_score,
-            status=compressor.status, previous_status=previous_status,
-            fault=compressor.suspected_fault, label=result["label"], ts=rec.ts.isoformat())
-    _run_alert_hook(session, diagnosis, now)
-    return diagnosis
+            recording=diagnosis.recording_id, diagnosis=diagnosis.id,
+            health_score=compressor.health_score, status=compressor.status,
+            previous_status=previous_status, fault=compressor.suspected_fault,
+            label=diagnosis.label, ts=diagnosis.ts.isoformat())
+    if evaluate_alerts:
+        _run_alert_hook(session, diagnosis, now)
 
 
 def _run_alert_hook(session: Session, diagnosis: Diagnosis, now: dt.datetime) -> None:

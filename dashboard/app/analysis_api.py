@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
-from flask_login import current_user
 
 from dashboard.accounts.auth import require_role
 from dashboard.accounts.rate_limits import user_refusal

@@ -16,7 +16,8 @@ from dashboard.accounts.provisioning import (
     get_or_create_site,
     upsert_user,
 )
-from dashboard.core.models import Compressor, Organization, User
+from dashboard.app.demo_history import DAYS, backfill_demo_history
+from dashboard.core.models import Compressor, Organization, User, utcnow
 from dashboard.fleet.device_tokens import rotate_token, verify_token
 from firmware.simulator import PROFILES, DeviceState, sensor_kit
 
@@ -38,9 +39,11 @@ DEMO_FLEET = {
 DEFAULT_ADMIN_EMAIL = "admin@signalcraft.local"
 
 
-def seed_demo(session: Session, tokens_file: Path, devices: int = 8) -> list[DeviceState]:
-    """Create the demo fleet if missing; return device states with valid tokens, kept
-    in ``tokens_file`` (instance folder) so restarts reuse them."""
+def seed_demo(session: Session, tokens_file: Path, devices: int = 8,
+              history_days: int = DAYS) -> list[DeviceState]:
+    """Create the demo fleet if missing, with ``history_days`` of history
+    (``demo_history``, once); return device states with valid tokens, kept in
+    ``tokens_file`` (instance folder) so restarts reuse them."""
     org = get_or_create_org(session, DEMO_ORG)
     wanted = [(site, name, kind) for site, items in DEMO_FLEET.items() for name, kind in items]
     wanted = wanted[:devices] if devices <= len(wanted) else wanted + [
@@ -62,6 +65,10 @@ def seed_demo(session: Session, tokens_file: Path, devices: int = 8) -> list[Dev
         states.append(DeviceState(token=token, name=name, profile=PROFILES[index % len(PROFILES)],
                                   seed=compressor.id, sensors=sensor_kit(index)))
     session.commit()
+    if history_days:
+        compressors = list(session.scalars(sa.select(Compressor).where(
+            Compressor.org_id == org.id).order_by(Compressor.id)))
+        backfill_demo_history(session, compressors, utcnow(), history_days)
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text(json.dumps(saved, indent=1))
     tokens_file.chmod(0o600)

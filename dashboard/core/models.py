@@ -105,6 +105,9 @@ class Compressor(Base):
     last_reading_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # The newest reading's values, kept here so the fleet page is one query.
     last_metrics: so.Mapped[dict[str, float]] = so.mapped_column(JSONType, default=dict)
+    # The health trend (ml.trend.HealthTrend as a dict), refreshed as diagnoses arrive,
+    # so the fleet page and the degrading rule read it without recomputing.
+    health_trend: so.Mapped[dict[str, Any] | None] = so.mapped_column(JSONType)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     site: so.Mapped[Site] = so.relationship(back_populates="compressors")
@@ -378,6 +381,39 @@ class AlertRule(Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
+class Incident(Base):
+    """One fault episode: the alerts of one compressor (or, for a site-wide outage, of
+    one site) that share a cause. People are notified about, acknowledge and resolve
+    the incident; its alerts are its contributing signals."""
+
+    __tablename__ = "incident"
+    __table_args__ = (sa.Index("ix_incident_org_state", "org_id", "state"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    org_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organization.id", ondelete="CASCADE"))
+    # "compressor" (one machine's episode) or "site_offline" (many devices of one site).
+    scope: so.Mapped[str] = so.mapped_column(sa.String(20), default="compressor")
+    compressor_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("compressor.id", ondelete="CASCADE"), index=True
+    )
+    site_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("site.id", ondelete="CASCADE"), index=True
+    )
+    severity: so.Mapped[str] = so.mapped_column(sa.String(12))
+    state: so.Mapped[str] = so.mapped_column(sa.String(14), default="open")
+    opened_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    acknowledged_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    ack_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    resolved_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    resolved_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    resolve_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+
 class Alert(Base):
     __tablename__ = "alert"
     __table_args__ = (
@@ -416,6 +452,10 @@ class Alert(Base):
     last_notified_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # Consecutive evaluations with the condition cleared (hysteresis before auto-resolve).
     clear_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    # The fault episode this alert is a signal of (None: alerts from before incidents).
+    incident_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("incident.id", ondelete="SET NULL"), index=True
+    )
 
 
 class AlertEvent(Base):

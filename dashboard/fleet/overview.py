@@ -31,6 +31,8 @@ class CompressorCard:
     last_seen_at: dt.datetime | None
     last_metrics: dict[str, float]
     site_id: int = 0
+    # ml.trend.HealthTrend in its stored form (dashboard.analysis.trends keeps it).
+    health_trend: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ class SiteOption:
     name: str
 
 
-FleetRow = tuple  # (id, name, stored status, score, fault, last seen, metrics, site id, site)
+FleetRow = tuple  # (id, name, stored status, score, fault, last seen, metrics, site id, site,
+#                    health trend)
 
 
 def fleet_rows(session: Session, org_id: int) -> list[FleetRow]:
@@ -48,7 +51,7 @@ def fleet_rows(session: Session, org_id: int) -> list[FleetRow]:
     stmt = (
         sa.select(Compressor.id, Compressor.name, Compressor.status, Compressor.health_score,
                   Compressor.suspected_fault, Compressor.last_seen_at, Compressor.last_metrics,
-                  Site.id, Site.name)
+                  Site.id, Site.name, Compressor.health_trend)
         .join(Site, Site.id == Compressor.site_id)
         .where(Compressor.org_id == org_id)
         .order_by(Site.name, Compressor.name)
@@ -63,7 +66,7 @@ def cards_from_rows(rows: Iterable[FleetRow], offline_after_s: int, now: dt.date
     only one site's and only those whose effective status is in ``statuses``."""
     wanted = set(statuses) if statuses else None
     cards = []
-    for cid, name, stored, score, fault, seen, metrics, sid, site_name in rows:
+    for cid, name, stored, score, fault, seen, metrics, sid, site_name, trend in rows:
         if site_id is not None and sid != site_id:
             continue
         status = effective_status(stored, seen, now, offline_after_s)
@@ -72,7 +75,7 @@ def cards_from_rows(rows: Iterable[FleetRow], offline_after_s: int, now: dt.date
         cards.append(CompressorCard(
             id=cid, name=name, site=site_name, status=status, health_score=score,
             suspected_fault=fault, last_seen_at=seen, last_metrics=dict(metrics or {}),
-            site_id=sid,
+            site_id=sid, health_trend=trend,
         ))
     return cards
 
