@@ -51,7 +51,7 @@ from ml.features import FEATURE_NAMES, FEATURE_SET_ID, N_FEATURES
 from ml.states import StateModel
 
 METHOD_FAMILIES: dict[str, tuple[str, ...]] = {
-    "families": ("subspace", "deviation", "impulse", "lines", "mains"),
+    "families": ("subspace", "deviation", "impulse", "lines", "mains", "hum"),
     "mahalanobis": ("subspace",),
     "logmel_mahalanobis": ("logmel_mahalanobis",),
 }
@@ -272,7 +272,7 @@ class Baseline:
             "is_anomaly": bool(score > self.threshold), "state": int(states[0]),
             "families": fam, "family": best, "feature": FEATURE_NAMES[column],
             "feature_value": round(float(scores[best].value[0]), 3),
-            "line_hz": line_frequency(column) if best in ("lines", "mains") else None,
+            "line_hz": line_frequency(column) if best in ("lines", "mains", "hum") else None,
             "top_features": [{"feature": FEATURE_NAMES[c], "value": round(float(X[0, c]), 4),
                               "z": round(float(z), 2)} for c, z in order],
         }
