@@ -300,6 +300,7 @@ class MainsScorer:
         return FamilyScore(value * value, self.columns[cells[flat]], excess[rows, flat])
 
 
+HUM_MARGIN = 0.5
 MAINS_WINDOW_RELATIVE = 0.004  # the mains frequency is within +-0.2 Hz of nominal (0.4 %)
 
 
@@ -343,9 +344,11 @@ class HumScorer:
 
     def fit(self, X: np.ndarray) -> HumScorer:
         L = X[:, self.columns]
-        self.reference = np.quantile(L, LINE_REFERENCE_QUANTILE, axis=0)
-        self.scale = np.maximum((self.reference - np.median(L, axis=0)) / 1.2816,
-                                LINE_SCALE_FLOOR_DB)
+        q90 = np.quantile(L, LINE_REFERENCE_QUANTILE, axis=0)
+        upper = (q90 - np.median(L, axis=0)) / 1.2816
+        self.reference = q90 + HUM_MARGIN * np.maximum(upper, LINE_SCALE_FLOOR_DB)
+        # a cell's spread from a few dozen clips is noisy: at least the typical one
+        self.scale = np.maximum(upper, max(float(np.median(upper)), LINE_SCALE_FLOOR_DB))
         return self
 
     def score(self, X: np.ndarray) -> FamilyScore:
