@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/detection.py [--snr 10 15 20] [--seeds 101 102] [--quick]
                                         [--shared ../shared/data] [--json out.json]
+                                        [--cache DIR]
 
 Real healthy sound: shared/data/compressor/{run,rest} (150 clips, 2 s, 48 kHz, a public
 student IIoT project's recordings of 2026-03-02). Faults: ml/synthetic.py (all kinds),
@@ -57,13 +58,16 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102])
     parser.add_argument("--quick", action="store_true", help="one seed, 20 dB only")
     parser.add_argument("--json", default=None, help="also write the full results here")
+    parser.add_argument("--cache", default=None,
+                        help="keep feature rows in this folder (re-runs skip extraction)")
     args = parser.parse_args()
     if args.quick:
         args.snr, args.seeds = [20.0], args.seeds[:1]
     shared = Path(args.shared)
     out: dict = {}
     if (shared / "compressor").is_dir():
-        result = detection_benchmark(shared / "compressor", snrs=args.snr, seeds=args.seeds)
+        result = detection_benchmark(shared / "compressor", snrs=args.snr, seeds=args.seeds,
+                                     cache_dir=args.cache)
         out["compressor"] = result
         print(f"compressor: clips per state {result['clips_per_state']}, "
               f"{result['clip_seconds']} s at {result['sample_rate']} Hz, {result['seconds']} s")

@@ -300,6 +300,64 @@ class MainsScorer:
         return FamilyScore(value * value, self.columns[cells[flat]], excess[rows, flat])
 
 
+HUM_MARGIN = 0.5
+MAINS_WINDOW_RELATIVE = 0.004  # the mains frequency is within +-0.2 Hz of nominal (0.4 %)
+
+
+def _mains_windows() -> list[np.ndarray]:
+    """Grid cells within +-0.4 % (at least the cell and its neighbours) of every
+    k x 50 Hz and k x 60 Hz, k = 1..12, in ``MAINS_CELLS`` order."""
+    from ml.line_grid import LINE_CELLS
+
+    out = []
+    for i, f0 in enumerate(MAINS_HZ):
+        for k in range(1, MAINS_HARMONICS + 1):
+            f, c = k * f0, int(MAINS_CELLS[i, k - 1])
+            near = np.flatnonzero((LINE_CELLS[:, 1] > f * (1 - MAINS_WINDOW_RELATIVE))
+                                  & (LINE_CELLS[:, 0] < f * (1 + MAINS_WINDOW_RELATIVE)))
+            out.append(np.union1d(near, np.arange(max(c - 1, 0), min(c + 2, len(LINE_CELLS)))))
+    return out
+
+
+MAINS_WINDOWS = _mains_windows()
+_MAINS_WINDOW_CELLS = np.unique(np.concatenate(MAINS_WINDOWS))
+
+
+@dataclass
+class HumScorer:
+    """The single strongest new or grown line at a mains harmonic (family ``hum``).
+
+    Narrow-band SNR against the baseline's own lines: per grid cell near k x 50 Hz and
+    k x 60 Hz (k = 1..12; +-0.4 %, at least +-1 cell, since the mains frequency is
+    steady but not exact) the excess of the line prominence over that cell's own 90 %
+    quantile (not widened: a hum at 120 Hz next to a motor line at 119 Hz still counts),
+    in units of the cell's upper spread; the score is the square of the largest excess.
+    ``mains`` averages a comb's 4 strongest harmonics, which dilutes a hum whose
+    harmonics fall on lines the machine already has (a 60 Hz machine's 240 Hz line);
+    this family does not. Only the 24 harmonic windows are searched, so a healthy
+    clip's largest excess stays small (unlike ``lines``, which searches 1,380 cells).
+    """
+
+    columns: np.ndarray = field(default_factory=lambda: LINE_COLUMNS[_MAINS_WINDOW_CELLS])
+    reference: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    def fit(self, X: np.ndarray) -> HumScorer:
+        L = X[:, self.columns]
+        q90 = np.quantile(L, LINE_REFERENCE_QUANTILE, axis=0)
+        upper = (q90 - np.median(L, axis=0)) / 1.2816
+        self.reference = q90 + HUM_MARGIN * np.maximum(upper, LINE_SCALE_FLOOR_DB)
+        # a cell's spread from a few dozen clips is noisy: at least the typical one
+        self.scale = np.maximum(upper, max(float(np.median(upper)), LINE_SCALE_FLOOR_DB))
+        return self
+
+    def score(self, X: np.ndarray) -> FamilyScore:
+        excess = np.maximum(X[:, self.columns] - self.reference, 0.0) / self.scale
+        worst = excess.argmax(axis=1)
+        value = excess[np.arange(len(X)), worst]
+        return FamilyScore(value * value, self.columns[worst], value)
+
+
 @dataclass
 class LogmelMahalanobisScorer:
     """Plain reference: log-mel means, robust scaling, Ledoit-Wolf Mahalanobis."""

@@ -9,14 +9,16 @@ Scoring (``method``):
 ``"families"`` (default)
     The clip is compared with the healthy clips of its own **operating state**
     (``ml.anomaly.find_states``: run / idle / ... found by k-means on level and
-    log-mel means; one state when they do not separate clearly) by five
+    log-mel means; one state when they do not separate clearly) by six
     evidence families (``ml.anomaly``): ``subspace`` (PCA Hotelling T^2 +
     residual of the broadband features), ``deviation`` (top robust |z| of any
     non-line feature), ``impulse`` (growth of impulsiveness), ``lines`` (a new
-    or grown narrow-band line anywhere on the fine grid) and ``mains`` (lines at
-    k x 50 / 60 Hz as one comb). Each family's score is divided by its own
-    calibration constant, the 95th percentile of its out-of-fold scores (at
-    least ``CALIBRATION_FLOOR``); the clip's score is the **largest** of these
+    or grown narrow-band line anywhere on the fine grid), ``mains`` (lines at
+    k x 50 / 60 Hz as one comb) and ``hum`` (the single strongest line at a mains
+    harmonic against that cell's own baseline level). Each family's score is
+    divided by its own calibration constant, the 95th percentile of its
+    out-of-fold scores (at least ``CALIBRATION_FLOOR``, for ``hum``
+    ``FAMILY_CALIBRATION_FLOOR``); the clip's score is the **largest** of these
     ratios, so one strongly deviating family is never diluted by the others.
 ``"mahalanobis"``
     The ``features-1`` default: the ``subspace`` family alone, one state.
@@ -51,7 +53,7 @@ from ml.features import FEATURE_NAMES, FEATURE_SET_ID, N_FEATURES
 from ml.states import StateModel
 
 METHOD_FAMILIES: dict[str, tuple[str, ...]] = {
-    "families": ("subspace", "deviation", "impulse", "lines", "mains"),
+    "families": ("subspace", "deviation", "impulse", "lines", "mains", "hum"),
     "mahalanobis": ("subspace",),
     "logmel_mahalanobis": ("logmel_mahalanobis",),
 }
@@ -61,6 +63,9 @@ MIN_BASELINE_CLIPS = 8
 CALIBRATION_FLOOR = 0.5  # family scores are squared z-like: below 0.7 sigma is no evidence
 TYPICAL_HEALTHY_RATIO = 0.3  # where score() puts the median healthy clip (x threshold)
 MAX_SHAPE = 6.0
+FAMILY_CALIBRATION_FLOOR: dict[str, float] = {"hum": 3.0}
+"""``hum`` is the largest of ~100 cells: one cell must stand 1.7 spreads above its
+reference before it counts, whatever a few dozen baseline clips' tail says."""
 
 HEALTH_LEVELS = ("healthy", "watch", "warning", "critical")
 LEVEL_CUTOFFS = {"healthy": 70.0, "watch": 45.0, "warning": 20.0}
@@ -113,7 +118,8 @@ def _fit(X: np.ndarray, families: tuple[str, ...], per_state: bool, folds: int,
         scores, _ = StateModel(families, per_state).fit(X[~held]).score(X[held])
         for f in families:
             oof[f][held] = scores[f].scores
-    calibration = {f: max(upper_quantile(oof[f], quantile), CALIBRATION_FLOOR)
+    calibration = {f: max(upper_quantile(oof[f], quantile),
+                          FAMILY_CALIBRATION_FLOOR.get(f, CALIBRATION_FLOOR))
                    for f in families}
     combined = np.max(np.vstack([oof[f] / calibration[f] for f in families]), axis=0)
     threshold = float(margin * upper_quantile(combined, quantile))
@@ -272,7 +278,7 @@ class Baseline:
             "is_anomaly": bool(score > self.threshold), "state": int(states[0]),
             "families": fam, "family": best, "feature": FEATURE_NAMES[column],
             "feature_value": round(float(scores[best].value[0]), 3),
-            "line_hz": line_frequency(column) if best in ("lines", "mains") else None,
+            "line_hz": line_frequency(column) if best in ("lines", "mains", "hum") else None,
             "top_features": [{"feature": FEATURE_NAMES[c], "value": round(float(X[0, c]), 4),
                               "z": round(float(z), 2)} for c, z in order],
         }

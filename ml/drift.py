@@ -49,7 +49,7 @@ class DriftPolicy:
 
     admit_quantile: float = 0.9
     original_cap: float = 3.0
-    strict_families: tuple[str, ...] = ("impulse", "lines", "mains")
+    strict_families: tuple[str, ...] = ("impulse", "lines", "mains", "hum")
     min_interval_s: float = 600.0
     admit_every: int = 3
     reservoir_size: int | None = None

@@ -19,6 +19,7 @@ from ml.anomaly import (
     IMPULSE_COLUMNS,
     DeviationScorer,
     FamilyScore,
+    HumScorer,
     LineScorer,
     LogmelMahalanobisScorer,
     MainsScorer,
@@ -80,6 +81,7 @@ FAMILY_SCORERS = {
     "impulse": lambda: DeviationScorer(IMPULSE_COLUMNS, two_sided=False),
     "lines": LineScorer,
     "mains": MainsScorer,
+    "hum": HumScorer,
     "logmel_mahalanobis": LogmelMahalanobisScorer,
 }
 """Family name -> scorer factory."""
