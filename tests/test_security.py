@@ -393,3 +393,14 @@ def test_a_role_change_ends_the_user_s_sessions(client, app, world):
         target = s.scalar(sa.select(User).where(User.email == world.users["A-analyst"]))
         change_role(s, admin, target.id, "viewer")
     assert client.get("/").status_code == 302  # logs in again, with the new role
+
+
+def test_nobody_changes_their_own_role(app, world):
+    from dashboard.accounts.users import AccountError, change_role
+    from dashboard.core.models import User
+
+    with session_scope(app) as s:
+        admins = [s.scalar(sa.select(User).where(User.email == world.users[who]))
+                  for who in ("A-admin",)]
+        with pytest.raises(AccountError, match="own role"):
+            change_role(s, admins[0], admins[0].id, "viewer")

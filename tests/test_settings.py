@@ -219,19 +219,29 @@ def test_last_admin_can_be_neither_demoted_disabled_nor_removed(client, dash_app
                                                                  admin):
     me = user_id(app, world.users["A-admin"])
     resp = set_role(client, dash_app, me, "manager")
-    assert "at least one admin" in response_text(resp)
+    assert "own role" in response_text(resp)  # nobody changes their own role (issue 17)
     assert get_user(app, world.users["A-admin"]).role == "admin"
-    # With a second admin, the first may step down; the second is then the last one.
+    # With a second admin, that one may move the first down; the second is then the last.
     other = user_id(app, world.users["A-manager"])
     set_role(client, dash_app, other, "admin")
     other_c = app.test_client()
     world.login(other_c, "A-manager")
-    assert "at least one admin" not in response_text(set_role(client, dash_app, me, "manager"))
+    assert "own role" not in response_text(set_role(other_c, dash_app, me, "manager"))
     assert get_user(app, world.users["A-admin"]).role == "manager"
-    assert "at least one admin" in response_text(set_role(other_c, dash_app, other, "viewer"))
+    assert "own role" in response_text(set_role(other_c, dash_app, other, "viewer"))
     assert "own account" in response_text(user_op(other_c, dash_app, "disable", other))
     assert "own account" in response_text(remove(other_c, dash_app, other))
     assert get_user(app, world.users["A-manager"]).role == "admin"
+
+
+def test_the_last_admin_rule_holds_below_the_own_role_rule(app, world):
+    from dashboard.accounts.users import AccountError, _keeps_an_admin
+    from dashboard.core.models import User
+
+    with session_scope(app) as s:
+        admin = s.scalar(sa.select(User).where(User.email == world.users["A-admin"]))
+        with pytest.raises(AccountError, match="at least one admin"):
+            _keeps_an_admin(s, admin)
 
 
 def test_admin_of_another_organisation_changes_nothing(app, dash_app, world):

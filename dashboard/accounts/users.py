@@ -123,6 +123,8 @@ def change_role(session: Session, actor: User, user_id: Any, role: str) -> User 
     target = _member(session, actor, user_id)
     if role not in ROLES:
         raise AccountError("Unknown role.")
+    if target.id == actor.id:  # another admin decides (issue 17)
+        raise AccountError("You cannot change your own role.")
     if target.role == role:
         return None
     if role != "admin":

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import dash
-from dash.exceptions import CallbackException, InvalidCallbackReturnValue
+from dash.exceptions import CallbackException, InvalidCallbackReturnValue, PreventUpdate
 from flask import Flask, jsonify, request
 from sqlalchemy import exc as sa_exc
 
@@ -44,6 +44,11 @@ def _is_pattern(component_id: str) -> bool:
     return component_id.startswith("{")
 
 
+def _prop(value: Any) -> Any:
+    # outputs with allow_duplicate carry "@<hash>" after the property
+    return value.split("@")[0] if isinstance(value, str) else value
+
+
 def _check_item(item: Any, spec_id: str, spec_prop: str, where: str) -> None:
     if _is_pattern(spec_id):
         # ALL / ALLSMALLER arrive as lists of {id, property, value}, MATCH as one dict
@@ -52,12 +57,12 @@ def _check_item(item: Any, spec_id: str, spec_prop: str, where: str) -> None:
             raise MalformedCallback(f"{where}: too many entries")
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("id"), dict) \
-                    or entry.get("property") != spec_prop:
+                    or _prop(entry.get("property")) != _prop(spec_prop):
                 raise MalformedCallback(f"{where}: not a pattern-matching item")
         return
     if not isinstance(item, dict):
         raise MalformedCallback(f"{where}: not an object")
-    if item.get("id") != spec_id or item.get("property") != spec_prop:
+    if item.get("id") != spec_id or _prop(item.get("property")) != _prop(spec_prop):
         raise MalformedCallback(f"{where}: expected {spec_id}.{spec_prop}")
 
 
@@ -125,6 +130,8 @@ def init_app(app: dash.Dash) -> None:
             return _bad_request("the request does not match the callback")
         try:
             return original(*args, **kwargs)
+        except PreventUpdate:
+            raise  # Dash answers it with 204 (its own error handler)
         except (CallbackException, InvalidCallbackReturnValue) as exc:
             log.warning("callback call refused by Dash: %s", exc.__class__.__name__)
             return _bad_request("the request does not match the callback")

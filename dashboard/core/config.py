@@ -103,6 +103,8 @@ class Settings:
     TRUST_PROXY: str = ""  # "true" / "1" / "2": that many proxies set X-Forwarded-For/-Proto
     # the proxies also set X-Forwarded-Host/-Prefix (the shipped nginx does not)
     TRUST_PROXY_HOST: bool = False
+    # other hosts whose pages may call the callbacks (Origin check), comma-separated
+    ALLOWED_ORIGINS: str = ""
     LOGIN_RATE_LIMIT: str = "10 per minute"
     LOGIN_IP_RATE_LIMIT: str = "60 per minute"
     RESET_RATE_LIMIT: str = "5 per 15 minutes"

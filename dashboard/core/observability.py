@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -142,6 +143,35 @@ def readiness(server: Flask) -> tuple[dict[str, str], bool]:
     return checks, all(v == "ok" for v in checks.values())
 
 
+_SECRET_KEY_NAME = re.compile(r"pass|token|secret|authori[sz]ation|cookie|session|api_?key|"
+                              r"csrf|dsn|credential|hash", re.I)
+_BEARER = re.compile(r"(Bearer\s+)[^\s\"']+", re.I)
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    if depth > 12:
+        return "[deep]"
+    if isinstance(value, dict):
+        return {k: "[removed]" if isinstance(k, str) and _SECRET_KEY_NAME.search(k)
+                else _scrub(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, depth + 1) for v in value]
+    if isinstance(value, str):
+        return _BEARER.sub(r"\1[removed]", value)
+    return value
+
+
+def scrub_event(event: dict, _hint: Any = None) -> dict:
+    """Sentry events carry no secret: request bodies, cookies, query strings and
+    credential headers go; any value under a secret-sounding key (frames' local
+    variables included) is replaced; bearer tokens inside text are cut."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        for key in ("data", "cookies", "query_string"):
+            request.pop(key, None)
+    return _scrub(event)
+
+
 def init_app(server: Flask) -> None:
     configure_logging(server.config.get("LOG_LEVEL", "INFO"), server.config.get("JSON_LOGS", False))
     dsn = server.config.get("SENTRY_DSN")
@@ -150,7 +180,8 @@ def init_app(server: Flask) -> None:
         from sentry_sdk.integrations.flask import FlaskIntegration
 
         sentry_sdk.init(dsn=dsn, integrations=[FlaskIntegration()], traces_sample_rate=0.0,
-                        send_default_pii=False)
+                        send_default_pii=False, before_send=scrub_event,
+                        **server.config.get("SENTRY_OPTIONS", {}))
 
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
