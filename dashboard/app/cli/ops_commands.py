@@ -54,3 +54,39 @@ def register(server: Flask) -> None:
         click.echo(f"restored {sum(report.row_counts.values())} rows and {report.blobs} "
                    f"stored files from the backup of {report.manifest['created_at']} "
                    f"(revision {report.manifest['database']['revision']})")
+
+    @server.cli.command("migrate-to-postgres")
+    @click.argument("database_url")
+    @click.option("--batch", type=click.IntRange(min=1), default=2000, show_default=True,
+                  help="rows per transaction")
+    def migrate_to_postgres(database_url: str, batch: int) -> None:
+        """Copy the embedded SQLite database into PostgreSQL (migrated first), table by
+        table in batches; run it again after an interruption: rows already there are
+        skipped. Verified by counts. Stop the app first, then set DATABASE_URL."""
+        from dashboard.operations.to_postgres import MigrationError, PostgresMigration
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            migration = PostgresMigration(engine_for(app), database_url, batch=batch)
+            plans = migration.prepare()
+            for plan in plans:
+                with click.progressbar(length=plan.total, label=f"{plan.table.name:<22}",
+                                       show_pos=True) as bar:
+                    for done in migration.copy(plan):
+                        bar.update(done)
+            report = migration.finish(plans)
+        except MigrationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for name, (source, target) in report.counts.items():
+            if source or target:
+                note = f" (+{report.copied.get(name, 0)} copied now)"
+                click.echo(f"  {name:<22} {source:>10} -> {target:>10}{note}")
+        if report.mismatched:
+            raise click.ClickException(
+                "counts differ (source, PostgreSQL): "
+                + ", ".join(f"{t} {s}/{d}" for t, (s, d) in report.mismatched.items())
+                + ". Rows that clash with rows already in PostgreSQL on a unique key "
+                "(e.g. the same user email) are not copied: resolve them and run again.")
+        total = sum(s for s, _ in report.counts.values())
+        click.echo(f"verified: {total} rows in {len(report.counts)} tables match; "
+                   "now set DATABASE_URL to the new database and start the app")
