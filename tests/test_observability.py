@@ -65,3 +65,16 @@ def test_json_log_lines_carry_the_request_id():
     record.request_id = "rid-1"
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "hello x" and line["request_id"] == "rid-1" and line["level"] == "INFO"
+
+
+def test_metrics_show_pool_process_release_and_delivery_figures(client):
+    body = client.get("/metrics").get_data(as_text=True)
+    for name in ("signalcraft_db_pool_connections", "signalcraft_process_resident_memory_bytes",
+                 "signalcraft_process_open_fds", "signalcraft_build_info",
+                 "signalcraft_notification_deliveries"):
+        assert name in body, name
+    assert 'signalcraft_build_info{release="' in body
+
+
+def test_readyz_names_the_release(client):
+    assert client.get("/readyz").get_json()["release"]

@@ -106,8 +106,8 @@ class PostgresMigration:
             for name, columns in self._IDENTITY:
                 table = Base.metadata.tables[name]
                 query = sa.select(*(table.c[c] for c in columns))
-                theirs = set(dst.execute(query).tuples())
-                if not theirs <= set(src.execute(query).tuples()):
+                theirs = {tuple(r) for r in dst.execute(query)}
+                if not theirs <= {tuple(r) for r in src.execute(query)}:
                     raise MigrationError(
                         f"PostgreSQL already holds other data ({name} rows that are not "
                         "this installation's): migrate into an empty database")
