@@ -78,3 +78,18 @@ def test_metrics_show_pool_process_release_and_delivery_figures(client):
 
 def test_readyz_names_the_release(client):
     assert client.get("/readyz").get_json()["release"]
+
+
+def test_grafana_dashboard_charts_only_metrics_the_app_exports(client):
+    import json
+    import re
+    from pathlib import Path
+
+    board = json.loads((Path(__file__).resolve().parents[1] / "deploy"
+                        / "grafana-dashboard.json").read_text())
+    body = client.get("/metrics").get_data(as_text=True)
+    for panel in board["panels"]:
+        for target in panel["targets"]:
+            for name in re.findall(r"signalcraft_[a-z_]+", target["expr"]):
+                base = re.sub(r"_(bucket|total)$", "", name)
+                assert base in body, (panel["title"], name)
