@@ -81,7 +81,10 @@ def row_counts(engine: sa.Engine) -> dict[str, int]:
     """Rows per table of the models (the partitions of a table count with it)."""
     names = set(sa.inspect(engine).get_table_names())
     out: dict[str, int] = {}
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Counting a big table may outlast the app's statement timeout.
+            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
         for table in Base.metadata.sorted_tables:
             if table.name in names:
                 out[table.name] = conn.execute(
