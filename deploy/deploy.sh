@@ -83,6 +83,8 @@ kill -USR2 "$old_pid"
 
 rollback() {
   log "ROLLBACK: $*"
+  # A new master that wrote its pidfile late is stopped too.
+  if [ -z "${new_pid:-}" ] && [ -s "$pidfile.2" ]; then new_pid=$(cat "$pidfile.2"); fi
   if [ -n "${new_pid:-}" ] && [ "$new_pid" != "$old_pid" ]; then
     kill -TERM "$new_pid" 2>/dev/null || true
   fi

@@ -150,12 +150,12 @@ def test_reload_keeps_every_request_and_a_broken_release_rolls_back(tmp_path):
         assert traffic.outcomes and all(o == "200" for o in traffic.outcomes)
         assert traffic.releases == {"r2"}
     finally:
-        pid = Path(env["PIDFILE"])
-        if pid.exists():
-            try:
-                os.kill(int(pid.read_text()), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
+        for pid in (Path(env["PIDFILE"]), Path(env["PIDFILE"] + ".2")):
+            if pid.exists():
+                try:
+                    os.kill(int(pid.read_text()), signal.SIGTERM)
+                except (ProcessLookupError, ValueError):
+                    pass
         master.terminate()
         master.wait(timeout=60)
         log.close()
