@@ -80,6 +80,12 @@ def _deploy(source: Path, env: dict[str, str], release: str) -> subprocess.Compl
                           capture_output=True, text=True, timeout=300)
 
 
+def _errors(log: Path) -> str:
+    lines = log.read_text(errors="replace").splitlines()
+    keep = ("Error", "Traceback", "WARN")
+    return "\n".join(ln for ln in lines if any(k in ln for k in keep))[-4000:]
+
+
 def _wait_ready(url: str, release: str, log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -130,7 +136,8 @@ def test_reload_keeps_every_request_and_a_broken_release_rolls_back(tmp_path):
         assert second.returncode == 0, second.stderr
         assert current.resolve() == (home / "releases" / "r2").resolve()
         bad = [o for o in traffic.outcomes if o != "200"]
-        assert len(traffic.outcomes) > 20 and not bad, (bad[:5], len(traffic.outcomes))
+        assert len(traffic.outcomes) > 20 and not bad, (
+            bad[:5], len(traffic.outcomes), _errors(tmp_path / "gunicorn.log"))
         assert traffic.releases == {"r1", "r2"}
         assert requests.get(ready, timeout=5).json()["release"] == "r2"
 
