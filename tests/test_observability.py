@@ -65,3 +65,31 @@ def test_json_log_lines_carry_the_request_id():
     record.request_id = "rid-1"
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "hello x" and line["request_id"] == "rid-1" and line["level"] == "INFO"
+
+
+def test_metrics_show_pool_process_release_and_delivery_figures(client):
+    body = client.get("/metrics").get_data(as_text=True)
+    for name in ("signalcraft_db_pool_connections", "signalcraft_process_resident_memory_bytes",
+                 "signalcraft_process_open_fds", "signalcraft_build_info",
+                 "signalcraft_notification_deliveries"):
+        assert name in body, name
+    assert 'signalcraft_build_info{release="' in body
+
+
+def test_readyz_names_the_release(client):
+    assert client.get("/readyz").get_json()["release"]
+
+
+def test_grafana_dashboard_charts_only_metrics_the_app_exports(client):
+    import json
+    import re
+    from pathlib import Path
+
+    board = json.loads((Path(__file__).resolve().parents[1] / "deploy"
+                        / "grafana-dashboard.json").read_text())
+    body = client.get("/metrics").get_data(as_text=True)
+    for panel in board["panels"]:
+        for target in panel["targets"]:
+            for name in re.findall(r"signalcraft_[a-z_]+", target["expr"]):
+                base = re.sub(r"_(bucket|total)$", "", name)
+                assert base in body, (panel["title"], name)

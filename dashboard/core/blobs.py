@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -27,6 +28,7 @@ class BlobStore(Protocol):
     def get(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
     def check(self) -> None: ...
+    def keys(self) -> Iterator[str]: ...
 
 
 def _safe_key(key: str) -> str:
@@ -76,6 +78,14 @@ class LocalStore:
             raise StoreUnavailable(str(exc)) from exc
         if not os.access(self.root, os.W_OK):
             raise StoreUnavailable(f"{self.root} is not writable")
+
+    def keys(self) -> Iterator[str]:
+        """Every stored key, sorted (half-written ``.tmp-`` files left out)."""
+        if not self.root.exists():
+            return
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                yield path.relative_to(self.root).as_posix()
 
 
 class S3Store:
@@ -128,6 +138,19 @@ class S3Store:
 
         try:
             self.client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def keys(self) -> Iterator[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        start = f"{self.prefix}/" if self.prefix else ""
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=start)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(start):]
         except (BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(str(exc)) from exc
 

@@ -120,6 +120,12 @@ class Settings:
     LOG_LEVEL: str = "INFO"
     JSON_LOGS: bool = _env("SIGNALCRAFT_JSON_LOGS", False)
     SENTRY_DSN: str = ""
+    # share of requests traced (Sentry performance), 0.0-1.0
+    SENTRY_TRACES_SAMPLE_RATE: str = "0.0"
+    SENTRY_ENVIRONMENT: str = ""
+    # PostgreSQL: seconds to wait for a connection, and the longest a statement may run
+    DB_CONNECT_TIMEOUT: int = _env("SIGNALCRAFT_DB_CONNECT_TIMEOUT", 10)
+    DB_STATEMENT_TIMEOUT_MS: int = _env("SIGNALCRAFT_DB_STATEMENT_TIMEOUT_MS", 60000)
     METRICS_TOKEN: str = _env("SIGNALCRAFT_METRICS_TOKEN", "")
     # for links in emails; default http://127.0.0.1:PORT
     PUBLIC_BASE_URL: str = _env("SIGNALCRAFT_PUBLIC_URL", "")

@@ -26,7 +26,8 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str) -> sa.Engine:
+def make_engine(url: str, connect_timeout: int = 10, statement_timeout_ms: int = 60000
+                ) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}
@@ -42,13 +43,19 @@ def make_engine(url: str) -> sa.Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A database that does not answer fails a request in seconds rather than hanging a
+    # worker; a runaway query is cancelled by the server (0 disables either).
+    options = f"-c statement_timeout={int(statement_timeout_ms)}"
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                            connect_args={"connect_timeout": int(connect_timeout),
+                                          "options": options})
 
 
 def init_db(app: Flask, url: str) -> None:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
+    engine = make_engine(url, app.config.get("DB_CONNECT_TIMEOUT", 10),
+                         app.config.get("DB_STATEMENT_TIMEOUT_MS", 60000))
     app.extensions["sc_engine"] = engine
     from dashboard.core.events import hub_for
 

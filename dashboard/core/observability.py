@@ -34,6 +34,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from dashboard.core.database import engine_for
+from dashboard.core.version import release
 
 READINGS = Counter("signalcraft_readings_ingested_total", "Readings stored")
 READING_DUPLICATES = Counter("signalcraft_reading_duplicates_total",
@@ -124,6 +125,58 @@ class QueueCollector:
         yield lag
 
 
+class OperationsCollector:
+    """This process's database pool, its resources (also under PROMETHEUS_MULTIPROC_DIR,
+    where the default process collector is off), the release, and notification
+    deliveries by status (read from the database at scrape time)."""
+
+    def __init__(self, server: Flask) -> None:
+        self.server = server
+
+    def collect(self):
+        import psutil  # pinned in requirements.txt
+
+        pool = engine_for(self.server).pool
+        gauges = GaugeMetricFamily("signalcraft_db_pool_connections",
+                                   "Database pool connections of this process",
+                                   labels=["state", "pid"])
+        pid = str(os.getpid())
+        for state, getter in (("size", "size"), ("checked_out", "checkedout"),
+                              ("overflow", "overflow"), ("idle", "checkedin")):
+            if hasattr(pool, getter):
+                gauges.add_metric([state, pid], float(getattr(pool, getter)()))
+        yield gauges
+        proc = psutil.Process()
+        cpu = proc.cpu_times()
+        for name, doc, value in (
+                ("signalcraft_process_resident_memory_bytes", "Resident memory",
+                 proc.memory_info().rss),
+                ("signalcraft_process_cpu_seconds", "CPU time used", cpu.user + cpu.system),
+                ("signalcraft_process_open_fds", "Open file descriptors", proc.num_fds()),
+                ("signalcraft_process_threads", "Threads", proc.num_threads())):
+            family = GaugeMetricFamily(name, doc, labels=["pid"])
+            family.add_metric([pid], float(value))
+            yield family
+        info = GaugeMetricFamily("signalcraft_build_info", "The running release",
+                                 labels=["release"])
+        info.add_metric([release()], 1.0)
+        yield info
+        from dashboard.core.models import NotificationDelivery
+
+        try:
+            with engine_for(self.server).connect() as conn:
+                counts = dict(conn.execute(
+                    sa.select(NotificationDelivery.status, sa.func.count())
+                    .group_by(NotificationDelivery.status)).all())
+        except sa.exc.SQLAlchemyError:
+            return
+        deliveries = GaugeMetricFamily("signalcraft_notification_deliveries",
+                                       "Notification deliveries by status", labels=["status"])
+        for status, n in sorted(counts.items()):
+            deliveries.add_metric([status], float(n))
+        yield deliveries
+
+
 def readiness(server: Flask) -> tuple[dict[str, str], bool]:
     checks: dict[str, str] = {}
     try:
@@ -179,8 +232,11 @@ def init_app(server: Flask) -> None:
         import sentry_sdk
         from sentry_sdk.integrations.flask import FlaskIntegration
 
-        sentry_sdk.init(dsn=dsn, integrations=[FlaskIntegration()], traces_sample_rate=0.0,
-                        send_default_pii=False, before_send=scrub_event,
+        sentry_sdk.init(dsn=dsn, integrations=[FlaskIntegration()],
+                        traces_sample_rate=float(server.config.get("SENTRY_TRACES_SAMPLE_RATE")
+                                                 or 0.0),
+                        release=release(), environment=server.config.get("SENTRY_ENVIRONMENT")
+                        or None, send_default_pii=False, before_send=scrub_event,
                         **server.config.get("SENTRY_OPTIONS", {}))
 
     registry = CollectorRegistry()
@@ -191,6 +247,7 @@ def init_app(server: Flask) -> None:
 
         registry = REGISTRY
     queue = QueueCollector(server)
+    operations = OperationsCollector(server)
 
     @server.before_request
     def _request_id() -> None:
@@ -212,7 +269,8 @@ def init_app(server: Flask) -> None:
     @server.get("/readyz")
     def readyz() -> Any:
         checks, ok = readiness(server)
-        return jsonify(status="ready" if ok else "not ready", checks=checks), 200 if ok else 503
+        return jsonify(status="ready" if ok else "not ready", checks=checks,
+                       release=release()), 200 if ok else 503
 
     @server.get("/metrics")
     def metrics() -> Any:
@@ -228,5 +286,6 @@ def init_app(server: Flask) -> None:
         body = generate_latest(registry)
         extra = CollectorRegistry()
         extra.register(queue)
+        extra.register(operations)
         body += generate_latest(extra)
         return Response(body, mimetype=CONTENT_TYPE_LATEST)

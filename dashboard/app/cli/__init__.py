@@ -31,11 +31,13 @@ def _tokens_file(app: Flask) -> Path:
 
 def register(server: Flask) -> None:
     from dashboard.app.cli.ml_commands import register as register_ml
+    from dashboard.app.cli.ops_commands import register as register_ops
     from dashboard.app.cli.simulate import register as register_simulate
 
     server.cli.add_command(devices_cli)
     register_ml(server)
     register_simulate(server)
+    register_ops(server)
 
     @server.cli.command("db-upgrade")
     def db_upgrade() -> None:
