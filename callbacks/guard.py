@@ -1,5 +1,6 @@
 """Every callback passes through ``guarded``: it refuses (no update) when the user is
-not logged in, is disabled, or lacks the role. Organisation scoping is the query
+not logged in, is disabled, or lacks the role (``"operator"``: a platform operator,
+from configuration; no organisation role reaches it). Organisation scoping is the query
 functions' job: they take ``current_user.org_id``, never an id from the browser.
 
 ``GUARDED`` names every guarded function, so a test can walk Dash's callback map and
@@ -14,6 +15,7 @@ from typing import Any
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
+from dashboard.accounts.operators import OPERATOR, current_is_operator
 from dashboard.core.models import ROLE_RANK
 
 GUARDED: set[str] = set()
@@ -25,7 +27,11 @@ def guarded(min_role: str = "viewer") -> Callable:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 raise PreventUpdate
-            if ROLE_RANK.get(current_user.role, -1) < ROLE_RANK[min_role]:
+            if min_role == OPERATOR:
+                # configuration only (SIGNALCRAFT_OPERATOR_EMAILS), never a role
+                if not current_is_operator():
+                    raise PreventUpdate
+            elif ROLE_RANK.get(current_user.role, -1) < ROLE_RANK[min_role]:
                 raise PreventUpdate
             return fn(*args, **kwargs)
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from dashboard.accounts.operators import org_suspended
 from dashboard.accounts.rate_limits import retry_after, secret_key
 from dashboard.core.blobs import StoreUnavailable, audio_store
 from dashboard.core.database import db_session, events_hub, ingest_engine
@@ -78,6 +79,11 @@ def _invalid_token() -> ApiError:
                     {"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+def _suspended() -> ApiError:
+    return ApiError(403, "suspended",
+                    "this device's organisation is suspended; contact your SignalCraft provider")
+
+
 def _check_claimed_device(compressor_id: int) -> None:
     claimed = request.headers.get("X-Device-Id")
     if claimed is not None and claimed != str(compressor_id):
@@ -107,6 +113,8 @@ def authenticate_device() -> Compressor:
         raise _invalid_token()
     compressor = cred.compressor
     _check_claimed_device(compressor.id)
+    if org_suspended(session, compressor.org_id):
+        raise _suspended()
     now = utcnow()
     g.device_was_offline = _offline(compressor.last_seen_at, now)
     # Written with the call's own commit: a refused call rolls back and leaves no trace.
@@ -165,6 +173,9 @@ def _post_readings_pg() -> Any:
     if outcome.revoked:
         cache.evict(ident.compressor_id)
         raise _invalid_token()
+    if outcome.suspended:
+        # the function checked the organisation in the storing statement itself
+        raise _suspended()
     readings_notifier().note(ident.org_id, ident.compressor_id, online=outcome.was_offline)
     READINGS.inc(outcome.accepted)
     READING_DUPLICATES.inc(outcome.duplicates)

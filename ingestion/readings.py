@@ -103,6 +103,8 @@ class IngestOutcome:
     accepted: int
     duplicates: int
     was_offline: bool
+    # the device's organisation is suspended (migration 0011): nothing was stored
+    suspended: bool = False
 
 
 def store_readings_pg(conn: sa.Connection, credential_id: int, compressor_id: int,
@@ -122,4 +124,6 @@ def store_readings_pg(conn: sa.Connection, credential_id: int, compressor_id: in
     ).one()
     if outcome == "revoked":
         return IngestOutcome(True, 0, 0, False)
+    if outcome == "suspended":
+        return IngestOutcome(False, 0, 0, False, suspended=True)
     return IngestOutcome(False, accepted, len(rows) - accepted, bool(was_offline))

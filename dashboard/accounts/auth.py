@@ -32,6 +32,13 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from dashboard.accounts.audit import client_ip, record_audit
+from dashboard.accounts.operators import (
+    OPERATOR,
+    SUSPENDED_MESSAGE,
+    current_is_operator,
+    is_operator,
+    org_suspended,
+)
 from dashboard.accounts.security import allow
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _
@@ -125,6 +132,14 @@ def _gate() -> Any:
         if path.startswith(JSON_PREFIXES):
             return jsonify(error="onboarding", detail="finish registration first"), 403
         return redirect(ONBOARDING_PATH)
+    if (not path.startswith(ONBOARDING_ALLOWED) and org_suspended(db_session(), current_user.org_id)
+            and not is_operator(current_user)):
+        # checked on every request: a suspension stops sessions already open
+        if path.startswith(JSON_PREFIXES):
+            return jsonify(error="suspended", detail=_(SUSPENDED_MESSAGE)), 403
+        return render_template("message.html", title=_("Access suspended"),
+                               paragraphs=[_(SUSPENDED_MESSAGE)],
+                               links=[(_("Log out"), "/logout")]), 403
     if request.method == "POST" and path.startswith("/_dash-update-component"):
         # Browsers cannot send a cross-site JSON POST without a CORS preflight,
         # so insisting on JSON is this endpoint's CSRF protection.
@@ -141,7 +156,7 @@ def require_role(min_role: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return jsonify(error="unauthorized", detail="login required"), 401
-            if not current_user.has_role(min_role):
+            if not user_has_role(min_role):
                 return jsonify(error="forbidden", detail=f"{min_role} role required"), 403
             return view(*args, **kwargs)
 
@@ -151,6 +166,8 @@ def require_role(min_role: str) -> Callable:
 
 
 def user_has_role(min_role: str) -> bool:
+    if min_role == OPERATOR:
+        return current_is_operator()
     return bool(
         current_user.is_authenticated
         and ROLE_RANK.get(current_user.role, -1) >= ROLE_RANK[min_role]
@@ -207,6 +224,9 @@ def login() -> Any:
         if not user.active:
             return _login_failed(email, "disabled",
                                  _("This account is disabled."),
+                                 "danger", 403, user)
+        if org_suspended(db_session(), user.org_id) and not is_operator(user):
+            return _login_failed(email, "suspended", _(SUSPENDED_MESSAGE),
                                  "danger", 403, user)
         # a fresh session: nothing planted before login survives into it (fixation)
         flask_session.clear()
@@ -292,6 +312,10 @@ def page_guard(min_role: str) -> Callable:
             from dash import html
 
             if not user_has_role(min_role):
+                if min_role == OPERATOR:
+                    return html.Div([html.H1("403", className="h4"),
+                                     html.P(_("This page is for platform operators."))],
+                                    className="alert alert-warning", id="page-forbidden")
                 return html.Div(
                     [html.H1("403", className="h4"),
                      html.P(_("This page needs the %(role)s role.",

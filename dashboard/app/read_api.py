@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.accounts.api_tokens import verify_api_token
+from dashboard.accounts.operators import org_suspended
 from dashboard.accounts.rate_limits import retry_after, secret_key
 from dashboard.alerts.api_queries import alerts_page
 from dashboard.app.read_api_openapi import read_api_spec
@@ -67,6 +68,9 @@ def _authenticate() -> None:
     user = verify_api_token(db_session(), token)
     if user is None:
         raise _unauthorized("invalid or revoked token")
+    if org_suspended(db_session(), user.org_id):
+        raise ApiRefusal(403, "suspended", "this token's organisation is suspended; "
+                         "contact your SignalCraft provider")
     g.api_user = user
 
 

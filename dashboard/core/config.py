@@ -127,6 +127,8 @@ class Settings:
     DB_CONNECT_TIMEOUT: int = _env("SIGNALCRAFT_DB_CONNECT_TIMEOUT", 10)
     DB_STATEMENT_TIMEOUT_MS: int = _env("SIGNALCRAFT_DB_STATEMENT_TIMEOUT_MS", 60000)
     METRICS_TOKEN: str = _env("SIGNALCRAFT_METRICS_TOKEN", "")
+    # platform operators (comma-separated emails): the /operator page, suspensions
+    OPERATOR_EMAILS: str = _env("SIGNALCRAFT_OPERATOR_EMAILS", "")
     # for links in emails; default http://127.0.0.1:PORT
     PUBLIC_BASE_URL: str = _env("SIGNALCRAFT_PUBLIC_URL", "")
     SMTP_HOST: str = ""  # empty: email is logged, not sent

@@ -59,6 +59,10 @@ class Organization(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # Set by a platform operator (dashboard/accounts/suspension.py): its users and
+    # devices are refused while set; nothing is deleted.
+    suspended_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    suspended_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
 
     sites: so.Mapped[list[Site]] = so.relationship(back_populates="organization")
 

@@ -109,12 +109,17 @@ class TokenCache:
     def _on_event(self, event: Any) -> None:
         if event.type == "token_revoked":
             self.evict(int(event.data.get("compressor", 0)))
+        elif event.type == "org_suspended":
+            self.evict_org(int(event.org_id or 0))
         elif event.type == "resync":
             self._entries = {}
 
     def evict(self, compressor_id: int) -> None:
         self._entries = {k: v for k, v in self._entries.items()
                          if v[0].compressor_id != compressor_id}
+
+    def evict_org(self, org_id: int) -> None:
+        self._entries = {k: v for k, v in self._entries.items() if v[0].org_id != org_id}
 
     def lookup(self, conn: sa.Connection, token: str) -> DeviceIdentity | None:
         parts = token.split("_", 2)
