@@ -108,7 +108,8 @@ def register(app: dash.Dash) -> None:
     @guarded(OPERATOR)
     def suspend(_clicks: list, reasons: list, reason_ids: list, version: int | None) -> tuple:
         target = clicked()
-        by_org = {rid.get("org"): value for rid, value in zip(reason_ids or [], reasons or [])
+        by_org = {rid.get("org"): value
+                  for rid, value in zip(reason_ids or [], reasons or [], strict=False)
                   if isinstance(rid, dict)}
 
         def apply(db: Session, user: User) -> str:
