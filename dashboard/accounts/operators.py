@@ -77,7 +77,7 @@ def suspend_organization(session: Session, actor: User, org_id: int, reason: str
     if org.id == actor.org_id:
         raise OperatorError(N_("You cannot suspend your own organisation."))
     if org.suspended_at is not None:
-        raise OperatorError(N_("%(name)s is already suspended.", name=org.name))
+        raise OperatorError(N_("%(name)s is already suspended."), name=org.name)
     org.suspended_at = utcnow()
     org.suspended_reason = reason[:MAX_REASON]
     _audit(session, actor, "org.suspend", org, {"reason": org.suspended_reason})
@@ -91,7 +91,7 @@ def reactivate_organization(session: Session, actor: User, org_id: int) -> Organ
         raise OperatorError(N_("Only a platform operator can do this."))
     org = _org(session, org_id)
     if org.suspended_at is None:
-        raise OperatorError(N_("%(name)s is not suspended.", name=org.name))
+        raise OperatorError(N_("%(name)s is not suspended."), name=org.name)
     _audit(session, actor, "org.reactivate", org,
            {"suspended_at": org.suspended_at.isoformat(), "reason": org.suspended_reason})
     org.suspended_at = None
