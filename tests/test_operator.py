@@ -37,7 +37,7 @@ def _operator(server) -> str:
     server.config["OPERATOR_EMAILS"] = f" other@x.example , {OPERATOR_EMAIL.upper()} "
     with session_scope(server) as s:
         org = get_or_create_org(s, "Platform")
-        upsert_user(s, org, OPERATOR_EMAIL, PASSWORD, role="viewer")
+        upsert_user(s, org, OPERATOR_EMAIL, PASSWORD, role="viewer").language = "en"
     return OPERATOR_EMAIL
 
 
@@ -290,3 +290,25 @@ def test_on_postgresql_a_cached_device_token_is_refused_at_once(pg_dash_app, pg_
     with session_scope(server) as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Reading)
                         .where(Reading.compressor_id == world.compressors["A"][0])) == 3
+
+
+def test_a_suspended_organisation_s_silent_devices_raise_no_alerts(app, world):
+    import datetime as dt
+
+    from dashboard.alerts.engine import evaluate_periodic
+    from tests.test_alerts_support import add_rule
+
+    email = _operator(app)
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    with app.test_request_context("/"), session_scope(app) as s:
+        for org in ("A", "B"):
+            add_rule(s, world.org_ids[org], "offline", {"minutes": 10})
+            for cid in world.compressors[org]:
+                s.get(Compressor, cid).last_seen_at = now - dt.timedelta(minutes=30)
+        op = s.scalar(sa.select(User).where(User.email == email))
+        suspend_organization(s, op, world.org_ids["A"], "contract ended")
+        fired = evaluate_periodic(s, None, now)
+        assert sorted(a.compressor_id for a in fired) == sorted(world.compressors["B"])
+        reactivate_organization(s, op, world.org_ids["A"])
+        fired = evaluate_periodic(s, None, now + dt.timedelta(minutes=1))
+        assert set(world.compressors["A"]) <= {a.compressor_id for a in fired}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +37,14 @@ from dashboard.alerts.rules import (
     parse_params,
 )
 from dashboard.core.i18n import N_
-from dashboard.core.models import Alert, AlertEvent, AlertRule, Compressor, Diagnosis
+from dashboard.core.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    Compressor,
+    Diagnosis,
+    Organization,
+)
 from dashboard.core.status import DEFAULT_OFFLINE_AFTER_S
 
 log = logging.getLogger("signalcraft.alerts")
@@ -51,9 +59,17 @@ def _rule_params(rule: AlertRule) -> RuleParams | None:
         return None
 
 
+def _not_suspended(org_column: Any) -> Any:
+    # A suspended organisation's devices are refused, so they fall silent: no rule of
+    # it fires (no offline alert storm) and nothing of it escalates until reactivated.
+    return ~sa.exists().where(Organization.id == org_column,
+                              Organization.suspended_at.is_not(None))
+
+
 def enabled_rules(session: Session, org_id: int | None, kinds: tuple[str, ...]
                   ) -> list[AlertRule]:
-    query = sa.select(AlertRule).where(AlertRule.enabled.is_(True), AlertRule.kind.in_(kinds))
+    query = sa.select(AlertRule).where(AlertRule.enabled.is_(True), AlertRule.kind.in_(kinds),
+                                       _not_suspended(AlertRule.org_id))
     if org_id is not None:
         query = query.where(AlertRule.org_id == org_id)
     return list(session.scalars(query.order_by(AlertRule.id)))
@@ -242,7 +258,7 @@ def escalate_due(session: Session, org_id: int | None, now: dt.datetime) -> list
     rule's ``escalate_after_minutes`` go to the next level; past the last level the last
     level is reminded, at most ``max_renotify`` times."""
     query = sa.select(Alert, AlertRule).join(AlertRule, AlertRule.id == Alert.rule_id).where(
-        Alert.state == "open")
+        Alert.state == "open", _not_suspended(Alert.org_id))
     if org_id is not None:
         query = query.where(Alert.org_id == org_id)
     escalated = []
