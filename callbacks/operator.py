@@ -24,7 +24,7 @@ from dashboard.core.models import User
 from dashboard.core.timezones import local_text
 from dashboard.operations.organizations import OrganizationUsage, organization_usage
 from dashboard.ui.actions import bump, clicked, run_action
-from dashboard.ui.context import user_zone_name
+from dashboard.ui.context import me, user_zone_name
 from dashboard.ui.settings_tables import confirm_button
 
 
@@ -47,7 +47,9 @@ def _state(org: OrganizationUsage, tz: str) -> Any:
     ])
 
 
-def _action(org: OrganizationUsage) -> Any:
+def _action(org: OrganizationUsage, own_org_id: int | None) -> Any:
+    if org.id == own_org_id and org.suspended_at is None:
+        return html.Span(_("Your organisation"), className="small text-secondary")
     if org.suspended_at is not None:
         return confirm_button({"type": "operator-reactivate", "org": org.id}, _("Reactivate"),
                               _("Reactivate %(name)s? Its users and devices are let in "
@@ -62,7 +64,8 @@ def _action(org: OrganizationUsage) -> Any:
     ], style={"minWidth": "12rem"})
 
 
-def organizations_table(orgs: list[OrganizationUsage], tz: str) -> Any:
+def organizations_table(orgs: list[OrganizationUsage], tz: str,
+                        own_org_id: int | None = None) -> Any:
     if not orgs:
         return html.P(_("No organisations yet."), className="text-secondary small",
                       id="operator-orgs-empty")
@@ -78,7 +81,7 @@ def organizations_table(orgs: list[OrganizationUsage], tz: str) -> Any:
         html.Td(local_text(org.last_login_at, tz) if org.last_login_at else never,
                 className="small text-secondary"),
         html.Td(_state(org, tz)),
-        html.Td(_action(org)),
+        html.Td(_action(org, own_org_id)),
     ], id=f"operator-org-{org.id}") for org in orgs]
     header = [_("Organisation"), _("Users"), _("Devices"), _("Readings"),
               _("Recordings"), _("Last activity"), _("Last login"), _("State"), ""]
@@ -94,7 +97,8 @@ def register(app: dash.Dash) -> None:
     )
     @guarded(OPERATOR)
     def render_orgs(_version: int | None) -> Any:
-        return organizations_table(organization_usage(db_session()), user_zone_name())
+        return organizations_table(organization_usage(db_session()), user_zone_name(),
+                                   me().org_id)
 
     @app.callback(
         Output("operator-feedback", "children"),

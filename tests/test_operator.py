@@ -143,8 +143,23 @@ def test_the_operator_sees_every_organisation_with_its_usage(dash_app, app, worl
                                     {"operator-version.data": 0}), "operator-orgs", "children")
     text = text_of(table)
     assert "Org A" in text and "Org B" in text and "Platform" in text
+    # no suspend button on the operator's own organisation
+    suspendable = {ident["org"] for ident in _ids(table)
+                   if isinstance(ident, dict) and ident.get("type") == "operator-suspend"}
+    assert suspendable == {usage["Org A"].id, usage["Org B"].id}
+    assert "Your organisation" in text
     # the navbar offers the page to the operator only
     assert "nav-operator" in client.get("/_dash-layout").get_data(as_text=True)
+
+
+def _ids(component) -> list:
+    if isinstance(component, list):
+        return [i for c in component for i in _ids(c)]
+    if isinstance(component, dict):
+        props = component.get("props", {})
+        own = [props["id"]] if "id" in props else []
+        return own + [i for v in props.values() for i in _ids(v)]
+    return []
 
 
 def organization_usage_of(app):
