@@ -327,3 +327,14 @@ def test_a_suspended_organisation_s_silent_devices_raise_no_alerts(app, world):
         reactivate_organization(s, op, world.org_ids["A"])
         fired = evaluate_periodic(s, None, now + dt.timedelta(minutes=1))
         assert set(world.compressors["A"]) <= {a.compressor_id for a in fired}
+
+
+def test_the_token_cache_drops_a_suspended_organisation_s_devices():
+    from dashboard.core.events import Event
+    from dashboard.fleet.device_tokens import DeviceIdentity, TokenCache
+
+    cache = TokenCache()
+    cache._entries = {"a": (DeviceIdentity(1, 10, 1, "h"), 1e18),
+                      "b": (DeviceIdentity(2, 20, 2, "h"), 1e18)}
+    cache._on_event(Event("org_suspended", 1, {}))
+    assert set(cache._entries) == {"b"}
