@@ -73,7 +73,7 @@ def register(app: dash.Dash) -> None:
         count, newest = snapshots().get("alerts", org_id, lambda: (
             open_alert_count(session, org_id), newest_alert_id(session, org_id)))
         text, class_name = badge_text(count)
-        if not isinstance(seen, int) or seen > newest:
+        if isinstance(seen, bool) or not isinstance(seen, int) or seen > newest:
             # First look in this tab (or another org's id left in storage): no toasts.
             return text, class_name, dash.no_update, newest
         fresh = alerts_opened_after(session, org_id, seen)
