@@ -109,7 +109,8 @@ def test_reload_keeps_every_request_and_a_broken_release_rolls_back(tmp_path):
         "READY_URL": f"http://127.0.0.1:{port}/readyz", "READY_TIMEOUT": "120",
         "SIGNALCRAFT_DEPLOY_VENV": str(VENV), "SIGNALCRAFT_ENV_FILE": str(tmp_path / "none"),
         "DATABASE_URL": database, "SIGNALCRAFT_INSTANCE_PATH": str(tmp_path / "instance"),
-        "SECRET_KEY": "deploy-test-" + "k" * 32,  # >= 32 bytes or the app refuses "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "SECRET_KEY": "deploy-test-" + "k" * 32,  # >= 32 bytes, or the app refuses
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "16",
         "GUNICORN_ACCESS_LOG": str(tmp_path / "access.log"),
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
