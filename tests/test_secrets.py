@@ -94,3 +94,36 @@ def test_no_secret_in_logs_audit_csv_or_sentry(app, client, world, caplog):
             assert secret not in text, (where, secret[:12])
     assert sent, "the Sentry event was captured"
     sentry_sdk.init(dsn=None)
+
+
+def test_kakao_tokens_are_sealed_at_rest_and_read_back(app, world, tmp_path):
+    from tests.conftest import _make_app
+
+    access, refresh = "kakao-access-" + "a" * 40, "kakao-refresh-" + "r" * 40
+    email = world.users["A-admin"]
+    with session_scope(app) as s:
+        user = s.scalar(sa.select(User).where(User.email == email))
+        user.kakao_access_token, user.kakao_refresh_token = access, refresh
+    engine = app.extensions["sc_engine"]
+    with engine.connect() as conn:  # the raw column: sealed, never the token
+        stored = conn.execute(sa.text(
+            "SELECT kakao_access_token, kakao_refresh_token FROM user_account WHERE email = :e"
+        ), {"e": email}).one()
+    assert all(v.startswith("fernet:") for v in stored)
+    assert access not in str(stored) and refresh not in str(stored)
+    with session_scope(app) as s:  # the app reads them back
+        user = s.scalar(sa.select(User).where(User.email == email))
+        assert (user.kakao_access_token, user.kakao_refresh_token) == (access, refresh)
+    # A value stored before sealing reads as it is; the next write seals it.
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE user_account SET kakao_access_token = 'legacy-plain' "
+                             "WHERE email = :e"), {"e": email})
+    with session_scope(app) as s:
+        user = s.scalar(sa.select(User).where(User.email == email))
+        assert user.kakao_access_token == "legacy-plain"
+    # Another SECRET_KEY cannot open them: the channel reads as disconnected.
+    other = _make_app(tmp_path / "other", app.config["SQLALCHEMY_URL"],
+                      SECRET_KEY="another-secret-key-" + "x" * 32).server
+    with session_scope(other) as s:
+        user = s.scalar(sa.select(User).where(User.email == email))
+        assert user.kakao_refresh_token is None

@@ -13,6 +13,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from dashboard.core.sealed import attach_key
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -57,6 +59,7 @@ def init_db(app: Flask, url: str) -> None:
     engine = make_engine(url, app.config.get("DB_CONNECT_TIMEOUT", 10),
                          app.config.get("DB_STATEMENT_TIMEOUT_MS", 60000))
     app.extensions["sc_engine"] = engine
+    attach_key(engine, app.config["SECRET_KEY"])  # sealed columns (Kakao tokens)
     from dashboard.core.events import hub_for
 
     hub = hub_for(url, app.config.get("EVENTS_BACKEND", "auto") or "auto")

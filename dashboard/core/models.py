@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 from dashboard.core.database import Base
 from dashboard.core.i18n import DEFAULT_TIME_ZONE, N_
+from dashboard.core.sealed import SealedString
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BigID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -167,8 +168,9 @@ class User(UserMixin, Base):
     # Quiet hours in the user's time zone (hours 0-23); no notifications but critical.
     quiet_hours_start: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
     quiet_hours_end: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
-    kakao_access_token: so.Mapped[str | None] = so.mapped_column(sa.String(500))
-    kakao_refresh_token: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # sealed at rest (dashboard/core/sealed.py): the app must read them back to call Kakao
+    kakao_access_token: so.Mapped[str | None] = so.mapped_column(SealedString(500))
+    kakao_refresh_token: so.Mapped[str | None] = so.mapped_column(SealedString(500))
     kakao_token_expires_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # Set when Kakao refused our refresh token (revoked, expired, unlinked): Kakao
     # messages stop until the user connects Kakao again.
