@@ -172,3 +172,71 @@ def test_no_route_answers_with_b_s_data_for_b_s_ids(client, app, world):
                     world.login(client, "A-admin")
     assert not failures, failures[:10]
     _assert_unchanged(before, _dump(app, world))
+
+
+WILDCARDS = ("MATCH", "ALL", "ALLSMALLER")
+
+
+def _concrete(pattern: dict, bid: int) -> dict:
+    return {k: (bid if isinstance(v, list) and v and v[0] in WILDCARDS else v)
+            for k, v in pattern.items()}
+
+
+def _wildcard(pattern: dict) -> str | None:
+    return next((v[0] for v in pattern.values()
+                 if isinstance(v, list) and v and v[0] in WILDCARDS), None)
+
+
+def _pattern_body(key, spec, bid):
+    """A call as the browser makes it when a component whose pattern id carries B's id
+    (an edit button, a row's select, an acknowledge button) fires."""
+    def item(dep, value):
+        if not dep["id"].startswith("{"):
+            return {**dep, "value": None}
+        pattern = json.loads(dep["id"])
+        entry = {"id": _concrete(pattern, bid), "property": dep["property"], "value": value}
+        return entry if _wildcard(pattern) == "MATCH" else [entry]
+
+    outputs = []
+    for piece in key.strip(".").split("..."):
+        cid, prop = piece.split("@")[0].rsplit(".", 1)
+        if cid.startswith("{"):
+            pattern = json.loads(cid)
+            out = {"id": _concrete(pattern, bid), "property": prop}
+            outputs.append(out if _wildcard(pattern) == "MATCH" else [out])
+        else:
+            outputs.append({"id": cid, "property": prop})
+    trigger = next(d for d in spec["inputs"] if d["id"].startswith("{"))
+    trigger_id = json.dumps(_concrete(json.loads(trigger["id"]), bid), sort_keys=True,
+                            separators=(",", ":"))
+    return {"output": key, "outputs": outputs if key.startswith("..") else outputs[0],
+            "inputs": [item(d, 1) for d in spec["inputs"]],
+            "state": [item(d, str(bid)) for d in spec["state"]],
+            "changedPropIds": [f"{trigger_id}.{trigger['property']}"]}
+
+
+def test_pattern_matching_callbacks_answer_nothing_of_b_for_b_s_ids(client, app, world,
+                                                                     dash_app):
+    b_ids = _build_b(app, world)
+    world.login(client, "A-admin")
+    before = _dump(app, world)
+    calls, answered, failures, codes = 0, 0, [], {}
+    for key, spec in dash_app.callback_map.items():
+        if spec.get("callback") is None or not any(
+                d["id"].startswith("{") for d in spec["inputs"]):
+            continue
+        for bid in b_ids:
+            body = _pattern_body(key, spec, bid)
+            resp = client.post("/_dash-update-component", data=json.dumps(body),
+                               content_type="application/json")
+            calls += 1
+            answered += resp.status_code in (200, 204)
+            codes[resp.status_code] = codes.get(resp.status_code, 0) + 1
+            if resp.status_code >= 500 or _leaks(resp):
+                failures.append((key[:60], bid, resp.status_code))
+    print(f"pattern-matching sweep: {calls} calls, answers {sorted(codes.items())}")
+    assert calls > 50
+    # the bodies are well-formed: most reach the callback (a 400 means a malformed body)
+    assert answered > calls // 2, (answered, calls)
+    assert not failures, failures[:10]
+    _assert_unchanged(before, _dump(app, world))
