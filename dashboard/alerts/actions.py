@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.alerts import incidents
-from dashboard.alerts.engine import add_event
 from dashboard.alerts.errors import AlertsInputError
 from dashboard.core.models import Alert, Incident, User
 
@@ -54,11 +53,7 @@ def acknowledge_alert(session: Session, user: User, alert_id: object, comment: s
     alert = _alert_of_org(session, user.org_id, alert_id)
     if alert.state != "open":
         raise AlertsInputError("This alert is already %(state)s.", state=alert.state)
-    alert.state = "acknowledged"
-    alert.acknowledged_by_id = user.id
-    alert.acknowledged_at = now
-    alert.ack_comment = text
-    add_event(session, alert, "acknowledged", now, text, user.id)
+    incidents.mark_acknowledged(session, user, alert, text, now)
     return alert
 
 
@@ -71,11 +66,7 @@ def resolve_alert(session: Session, user: User, alert_id: object, comment: str |
     alert = _alert_of_org(session, user.org_id, alert_id)
     if alert.state == "resolved":
         raise AlertsInputError("This alert is already resolved.")
-    alert.state = "resolved"
-    alert.resolved_by_id = user.id
-    alert.resolved_at = now
-    alert.resolve_comment = text
-    add_event(session, alert, "resolved", now, text, user.id)
+    incidents.mark_resolved(session, user, alert, text, now)
     return alert
 
 

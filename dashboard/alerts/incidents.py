@@ -102,6 +102,28 @@ def incident_alerts(session: Session, incident_id: int) -> list[Alert]:
                                 .order_by(Alert.opened_at, Alert.id)))
 
 
+def mark_acknowledged(session: Session, user: User, alert: Alert, text: str,
+                      now: dt.datetime) -> None:
+    """One signal -> acknowledged by ``user``, with its timeline event."""
+    alert.state = "acknowledged"
+    alert.acknowledged_by_id = user.id
+    alert.acknowledged_at = now
+    alert.ack_comment = text
+    session.add(AlertEvent(alert_id=alert.id, ts=now, kind="acknowledged", detail=text,
+                           user_id=user.id))
+
+
+def mark_resolved(session: Session, user: User, alert: Alert, text: str,
+                  now: dt.datetime) -> None:
+    """One signal -> resolved by ``user``, with its timeline event."""
+    alert.state = "resolved"
+    alert.resolved_by_id = user.id
+    alert.resolved_at = now
+    alert.resolve_comment = text
+    session.add(AlertEvent(alert_id=alert.id, ts=now, kind="resolved", detail=text,
+                           user_id=user.id))
+
+
 def acknowledge(session: Session, user: User, incident: Incident, text: str,
                 now: dt.datetime) -> None:
     incident.state = "acknowledged"
@@ -110,12 +132,7 @@ def acknowledge(session: Session, user: User, incident: Incident, text: str,
     incident.ack_comment = text
     for alert in incident_alerts(session, incident.id):
         if alert.state == "open":
-            alert.state = "acknowledged"
-            alert.acknowledged_by_id = user.id
-            alert.acknowledged_at = now
-            alert.ack_comment = text
-            session.add(AlertEvent(alert_id=alert.id, ts=now, kind="acknowledged",
-                                   detail=text, user_id=user.id))
+            mark_acknowledged(session, user, alert, text, now)
 
 
 def resolve(session: Session, user: User, incident: Incident, text: str,
@@ -126,9 +143,4 @@ def resolve(session: Session, user: User, incident: Incident, text: str,
     incident.resolve_comment = text
     for alert in incident_alerts(session, incident.id):
         if alert.state != "resolved":
-            alert.state = "resolved"
-            alert.resolved_by_id = user.id
-            alert.resolved_at = now
-            alert.resolve_comment = text
-            session.add(AlertEvent(alert_id=alert.id, ts=now, kind="resolved", detail=text,
-                                   user_id=user.id))
+            mark_resolved(session, user, alert, text, now)
