@@ -6,7 +6,9 @@ the copied device tokens and logins keep working on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -21,7 +23,28 @@ from tests.factories import add_diagnoses, add_readings, add_recording
 from tests.test_backup import _side_database
 
 
-def _demo_with_history(tmp_path):
+@pytest.fixture(scope="module")
+def _demo_template(tmp_path_factory):
+    """One seeded demo installation with extra history, built once; each test gets a
+    copy of its folder (database and clip store) to move."""
+    folder = tmp_path_factory.mktemp("demo-template")
+    server, world = _build_demo_with_history(folder)
+    counts = server.config["_DEMO_COUNTS"]
+    engine_for(server).dispose()
+    return folder, world, counts
+
+
+@pytest.fixture
+def demo_with_history(_demo_template, tmp_path):
+    folder, world, counts = _demo_template
+    copy = tmp_path / "installation"
+    shutil.copytree(folder, copy)
+    server = _make_app(copy, f"sqlite:///{copy / 'embedded.db'}").server
+    server.config["_DEMO_COUNTS"] = counts
+    return server, world
+
+
+def _build_demo_with_history(tmp_path):
     url = f"sqlite:///{tmp_path / 'embedded.db'}"
     upgrade(url)
     server = _make_app(tmp_path, url).server
@@ -49,8 +72,9 @@ def _migrate(server, target: str, *extra: str):
         args=["migrate-to-postgres", target, "--batch", "500", *extra])
 
 
-def test_demo_database_with_history_moves_into_postgres_completely(tmp_path):
-    server, world = _demo_with_history(tmp_path)
+def test_demo_database_with_history_moves_into_postgres_completely(tmp_path,
+                                                                  demo_with_history):
+    server, world = demo_with_history
     target = _side_database("migrate")
     source_counts = row_counts(engine_for(server))
     demo = server.config["_DEMO_COUNTS"]
@@ -88,8 +112,8 @@ def test_demo_database_with_history_moves_into_postgres_completely(tmp_path):
     pg.dispose()
 
 
-def test_an_interrupted_migration_is_finished_by_running_it_again(tmp_path):
-    server, world = _demo_with_history(tmp_path)
+def test_an_interrupted_migration_is_finished_by_running_it_again(demo_with_history):
+    server, world = demo_with_history
     target = _side_database("migrate")
     assert _migrate(server, target).exit_code == 0
     pg = sa.create_engine(target)
@@ -105,8 +129,9 @@ def test_an_interrupted_migration_is_finished_by_running_it_again(tmp_path):
     pg.dispose()
 
 
-def test_refuses_a_target_that_is_not_postgres_and_a_source_that_is(tmp_path, pg_dash_app):
-    server, world = _demo_with_history(tmp_path)
+def test_refuses_a_target_that_is_not_postgres_and_a_source_that_is(tmp_path, pg_dash_app,
+                                                                   demo_with_history):
+    server, world = demo_with_history
     result = _migrate(server, f"sqlite:///{tmp_path / 'other.db'}")
     assert result.exit_code != 0 and "postgresql://" in result.output
     result = pg_dash_app.server.test_cli_runner().invoke(
@@ -114,8 +139,8 @@ def test_refuses_a_target_that_is_not_postgres_and_a_source_that_is(tmp_path, pg
     assert result.exit_code != 0 and "nothing to migrate" in result.output
 
 
-def test_a_postgres_holding_another_installations_data_is_refused(tmp_path):
-    server, world = _demo_with_history(tmp_path)
+def test_a_postgres_holding_another_installations_data_is_refused(demo_with_history):
+    server, world = demo_with_history
     target = _side_database("migrate")
     pg = sa.create_engine(target)
     with Session(pg) as session, session.begin():
