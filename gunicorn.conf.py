@@ -9,7 +9,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8050")
 # each open browser tab holds one thread with its event stream (dashboard/app/live.py):
 # an idle stream is a thread blocked on a queue, ~100 kB and no CPU, so threads are
 # many. A worker whose threads are all taken queues new requests behind the streams,
-# so keep threads above the tabs a worker may hold (bench/load.py measured the
+# so keep threads above the tabs a worker may hold (bench/streams.py measured the
 # choice against gevent: README "Speed").
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(4, multiprocessing.cpu_count() * 2)))

@@ -32,6 +32,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "ingest": ("bench/ingest.py", ["--seconds", "5", "--devices", "100"]),
     "ingest_path": ("bench/ingest_path.py", ["--calls", "200"]),
     "pages": ("bench/pages.py", ["--runs", "3"]),
+    "streams": ("bench/streams.py", ["--streams", "100", "--events", "5", "--idle", "5"]),
     "load": ("bench/load.py", ["--devices", "100", "--users", "20", "--duration", "60",
                                "--clip-interval", "60", "--drain", "60"]),
 }
