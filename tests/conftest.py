@@ -38,6 +38,23 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+REDIS_URL = "redis://127.0.0.1:6379"
+
+
+@pytest.fixture
+def redis_conn():
+    """A connection to the real Redis (skips on a laptop without one, fails in CI)."""
+    import redis
+
+    conn = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        conn.ping()
+    except redis.RedisError as exc:
+        missing(f"Redis not reachable at {REDIS_URL}: {exc.__class__.__name__}")
+    yield conn
+    conn.close()
+
+
 # ---------------------------------------------------------------- browser (dash_duo)
 # Extra Chromium flags of the test being set up, from its ``chromium_args`` marker.
 _EXTRA_CHROMIUM_ARGS: list[str] = []

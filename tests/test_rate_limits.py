@@ -11,7 +11,7 @@ from dashboard.core.config import Settings
 from dashboard.core.database import session_scope
 from dashboard.core.migrations import upgrade
 from dashboard.core.models import Reading
-from tests.conftest import World, _make_app, missing
+from tests.conftest import World, _make_app
 
 
 def make_app(tmp_path, **config):
@@ -106,14 +106,8 @@ def test_csv_exports_are_limited_per_user(tmp_path):
     assert other.get("/export/diagnoses.csv").status_code == 200
 
 
-def test_device_limit_counts_in_real_redis_across_app_servers(tmp_path):
-    import redis
-
-    conn = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2)
-    try:
-        conn.ping()
-    except redis.RedisError as exc:
-        missing(f"Redis not reachable at 127.0.0.1:6379: {exc.__class__.__name__}")
+def test_device_limit_counts_in_real_redis_across_app_servers(tmp_path, redis_conn):
+    conn = redis_conn
     prefix = f"sc-test-{uuid.uuid4().hex[:10]}"
     config = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379", "RATELIMIT_KEY_PREFIX": prefix,
               "DEVICE_RATE_LIMIT": "3 per minute"}

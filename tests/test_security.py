@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from dashboard.core.database import session_scope
 from dashboard.core.migrations import upgrade
 from dashboard.core.models import AuditLog
-from tests.conftest import PASSWORD, World, _make_app, missing
+from tests.conftest import PASSWORD, World, _make_app
 
 
 def make_app(tmp_path, **config):
@@ -62,14 +62,8 @@ def test_password_reset_requests_are_throttled(client, world):
     assert codes[:5] == [200] * 5 and codes[5] == 429
 
 
-def test_throttle_counts_in_real_redis(tmp_path):
-    import redis
-
-    conn = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2)
-    try:
-        conn.ping()
-    except redis.RedisError as exc:
-        missing(f"Redis not reachable at 127.0.0.1:6379: {exc.__class__.__name__}")
+def test_throttle_counts_in_real_redis(tmp_path, redis_conn):
+    conn = redis_conn
     prefix = f"sc-test-{uuid.uuid4().hex[:10]}"
     app = make_app(tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
                    RATELIMIT_KEY_PREFIX=prefix, LOGIN_RATE_LIMIT="3 per minute")
