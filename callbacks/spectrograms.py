@@ -16,7 +16,7 @@ from flask import current_app
 from flask_login import current_user
 
 from callbacks.guard import guarded
-from dashboard.accounts.security import allow
+from dashboard.accounts.rate_limits import retry_after
 from dashboard.analysis.queue import UploadError, analyze_upload
 from dashboard.core import wav
 from dashboard.core.database import db_session
@@ -187,7 +187,8 @@ def waterfall(compressor_id: Any, count: Any) -> Any:
 def upload_view(contents: str | None, filename: str | None) -> Any:
     if not contents or not isinstance(contents, str):
         raise PreventUpdate
-    if not allow("UPLOAD_RATE_LIMIT", f"user{current_user.id}"):
+    # The same per-user count as POST /api/analyze: one act, one limit.
+    if retry_after("ANALYZE_RATE_LIMIT", "user", str(current_user.get_id())) is not None:
         return dbc.Alert(_("Too many uploads. Wait a minute and try again."),
                          color="warning", id="spectro-upload-error")
     try:

@@ -1,5 +1,8 @@
-"""Rate limits on API calls: per device token on ``/api/esp32/*``, per user on the
-ad-hoc analysis and the CSV exports, per personal API token on ``/api/v1/*``.
+"""Every rate limit: per device token on ``/api/esp32/*``, per user on the ad-hoc
+analysis (``/api/analyze`` and the spectrogram page's upload count together: one act)
+and the CSV exports, per personal API token on ``/api/v1/*``, and on the credential
+endpoints (log-in per IP and email and per IP, password reset, registration per IP;
+``dashboard.accounts.security.allow``).
 
 The counts live in flask-limiter's storage (``RATELIMIT_STORAGE_URI``: memory:// in one
 process, Redis shared by several) with a sliding-window counter, so a burst at a window
@@ -29,6 +32,13 @@ CALL_LIMITS = {
     "EXPORT_RATE_LIMIT": "10 per minute",
     "READ_API_RATE_LIMIT": "120 per minute",
 }
+CREDENTIAL_LIMITS = {
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_IP_RATE_LIMIT": "60 per minute",
+    "RESET_RATE_LIMIT": "5 per 15 minutes",
+    "REGISTER_RATE_LIMIT": "20 per hour",
+}
+LIMITS = {**CALL_LIMITS, **CREDENTIAL_LIMITS}
 
 
 @lru_cache(maxsize=64)
@@ -56,7 +66,7 @@ def retry_after(limit_name: str, *identity: str) -> int | None:
     None while within the limit; otherwise the whole seconds until a call would be
     allowed again (at least 1). Fails open, with the error logged, when the storage is
     unreachable: a Redis outage must not stop every device."""
-    text = current_app.config.get(limit_name) or CALL_LIMITS[limit_name]
+    text = current_app.config.get(limit_name) or LIMITS[limit_name]
     item = _item(text)
     key = (current_app.config.get("RATELIMIT_KEY_PREFIX", ""), limit_name, *identity)
     strategy = _strategy()

@@ -5,8 +5,8 @@ production) and a few response headers.
 Limits are plain strings in app.config so an installation can tune them:
 LOGIN_RATE_LIMIT (per IP and email), LOGIN_IP_RATE_LIMIT (per IP),
 RESET_RATE_LIMIT (password reset requests, per IP and email) and
-REGISTER_RATE_LIMIT (registrations, per IP) and UPLOAD_RATE_LIMIT (audio uploads
-for ad-hoc diagnosis, per user)."""
+REGISTER_RATE_LIMIT (registrations, per IP). They are counted like every other limit,
+by ``dashboard.accounts.rate_limits`` (one sliding-window counter)."""
 
 from __future__ import annotations
 
@@ -14,22 +14,16 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from limits import parse
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dashboard.accounts.rate_limits import CREDENTIAL_LIMITS, retry_after
 
 log = logging.getLogger("signalcraft.security")
 
-DEFAULT_LIMITS = {
-    "LOGIN_RATE_LIMIT": "10 per minute",
-    "LOGIN_IP_RATE_LIMIT": "60 per minute",
-    "RESET_RATE_LIMIT": "5 per 15 minutes",
-    "REGISTER_RATE_LIMIT": "20 per hour",
-    # audio uploads for ad-hoc diagnosis (spectrogram page, /api/analyze), per user
-    "UPLOAD_RATE_LIMIT": "10 per minute",
-}
+DEFAULT_LIMITS = CREDENTIAL_LIMITS
 
 
 def trusted_proxy_count(value: Any) -> int:
@@ -138,15 +132,7 @@ def content_security_policy(script_hashes: Any) -> str:
 
 def allow(limit_name: str, *identity: str) -> bool:
     """Count one attempt against the configured limit ``limit_name`` for ``identity``
-    (e.g. an IP and an email); False once the limit is exceeded. Fails open, with an
-    error logged, when the limiter's storage is unreachable: a Redis outage must not
-    lock everyone out."""
-    limiter: Limiter = current_app.extensions["sc_limiter"]
-    item = parse(current_app.config.get(limit_name) or DEFAULT_LIMITS[limit_name])
-    key = [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), limit_name,
-           *(part.lower() for part in identity)]
-    try:
-        return bool(limiter.limiter.hit(item, *key))
-    except Exception:  # the storage's own errors (redis.ConnectionError, ...)
-        log.exception("rate limit storage failed; allowing %s", limit_name)
-        return True
+    (e.g. an IP and an email, compared case-insensitively); False once the limit is
+    exceeded. Fails open when the storage is unreachable (``retry_after``): a Redis
+    outage must not lock everyone out."""
+    return retry_after(limit_name, *(part.lower() for part in identity)) is None

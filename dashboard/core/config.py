@@ -109,13 +109,13 @@ class Settings:
     LOGIN_IP_RATE_LIMIT: str = "60 per minute"
     RESET_RATE_LIMIT: str = "5 per 15 minutes"
     REGISTER_RATE_LIMIT: str = "20 per hour"
-    # Calls per device token on /api/esp32/*, per user on /api/analyze and the CSV
-    # exports, per personal API token on /api/v1/* (dashboard/accounts/rate_limits.py)
+    # Calls per device token on /api/esp32/*, per user on ad-hoc analyses (/api/analyze
+    # and the spectrogram page's upload together) and the CSV exports, per personal API
+    # token on /api/v1/* (dashboard/accounts/rate_limits.py)
     DEVICE_RATE_LIMIT: str = _env("SIGNALCRAFT_DEVICE_RATE_LIMIT", "60 per 10 seconds")
     ANALYZE_RATE_LIMIT: str = _env("SIGNALCRAFT_ANALYZE_RATE_LIMIT", "20 per minute")
     EXPORT_RATE_LIMIT: str = _env("SIGNALCRAFT_EXPORT_RATE_LIMIT", "10 per minute")
     READ_API_RATE_LIMIT: str = _env("SIGNALCRAFT_READ_API_RATE_LIMIT", "120 per minute")
-    UPLOAD_RATE_LIMIT: str = "10 per minute"
     ALERTS_REFRESH_MS: int = _env("SIGNALCRAFT_ALERTS_REFRESH_MS", 60000)
     LOG_LEVEL: str = "INFO"
     JSON_LOGS: bool = _env("SIGNALCRAFT_JSON_LOGS", False)
