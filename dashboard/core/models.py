@@ -387,7 +387,27 @@ class AlertRule(Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
-class Incident(Base):
+class Lifecycle:
+    """What an alert and an incident share: severity and state (open, acknowledged,
+    resolved), first and last seen, who acknowledged and resolved it, when, and why."""
+
+    severity: so.Mapped[str] = so.mapped_column(sa.String(12))
+    state: so.Mapped[str] = so.mapped_column(sa.String(14), default="open")
+    opened_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    acknowledged_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    ack_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    resolved_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    resolved_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    resolve_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+
+class Incident(Lifecycle, Base):
     """One fault episode: the alerts of one compressor (or, for a site-wide outage, of
     one site) that share a cause. People are notified about, acknowledge and resolve
     the incident; its alerts are its contributing signals."""
@@ -404,23 +424,9 @@ class Incident(Base):
     site_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("site.id", ondelete="CASCADE"), index=True
     )
-    severity: so.Mapped[str] = so.mapped_column(sa.String(12))
-    state: so.Mapped[str] = so.mapped_column(sa.String(14), default="open")
-    opened_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("user_account.id", ondelete="SET NULL")
-    )
-    acknowledged_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
-    ack_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
-    resolved_by_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("user_account.id", ondelete="SET NULL")
-    )
-    resolved_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
-    resolve_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
 
-class Alert(Base):
+class Alert(Lifecycle, Base):
     __tablename__ = "alert"
     __table_args__ = (
         sa.Index("ix_alert_org_state", "org_id", "state"),
@@ -437,23 +443,9 @@ class Alert(Base):
     rule_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("alert_rule.id", ondelete="SET NULL")
     )
-    severity: so.Mapped[str] = so.mapped_column(sa.String(12))
-    state: so.Mapped[str] = so.mapped_column(sa.String(14), default="open")
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
     detail: so.Mapped[str | None] = so.mapped_column(sa.Text)
     count: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
-    opened_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("user_account.id", ondelete="SET NULL")
-    )
-    acknowledged_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
-    ack_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
-    resolved_by_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("user_account.id", ondelete="SET NULL")
-    )
-    resolved_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
-    resolve_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
     escalation_level: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     last_notified_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # Consecutive evaluations with the condition cleared (hysteresis before auto-resolve).
