@@ -206,7 +206,7 @@ def _bodies(key: str, spec: dict, a: dict, caller_id: int):
     for target in a["ids"]:
         for op in (OP_WORDS if "op" in keys else (None,)):
             concrete = {k: (op if k == "op" else target) for k in keys}
-            for value in ("admin", str(target), 1):
+            for value in ("admin", "viewer", str(target), 1):
                 yield _body(key, spec, value, concrete)
 
 
