@@ -2,7 +2,9 @@
 (from the app's callback map) and every Flask route (``url_map``) is called with each
 id-carrying input set to each id of B's objects (every table that belongs to B, found
 from its org_id or compressor_id column). The answer must hold none of B's names or
-texts, must not be a 5xx, and nothing in the database may change.
+texts, must not be a 5xx, and nothing in the database may change. Every infinite-model
+AG Grid found on the pages gets getRowsRequest filter and sort models naming B's ids and
+B's names on every column.
 
 A callback or route that cannot be swept is listed in UNSWEPT with its reason; a
 listed one that no longer exists fails the test, so the list stays true."""
@@ -238,5 +240,106 @@ def test_pattern_matching_callbacks_answer_nothing_of_b_for_b_s_ids(client, app,
     assert calls > 50
     # the bodies are well-formed: most reach the callback (a 400 means a malformed body)
     assert answered > calls // 2, (answered, calls)
+    assert not failures, failures[:10]
+    _assert_unchanged(before, _dump(app, world))
+
+
+# ------------------------------------------------------------------ AG Grid requests
+def _infinite_grids(app, world) -> dict[str, list[str]]:
+    """Every infinite-model AG Grid of every page (as A's admin sees it): its id and the
+    columns it can be asked to filter or sort on."""
+    import dash
+
+    from tests.dash_client import page_layout
+
+    grids: dict[str, list[str]] = {}
+
+    def walk(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            props = node.get("props", {})
+            if node.get("type") == "AgGrid" and props.get("rowModelType") == "infinite":
+                columns = {c.get(k) for c in props.get("columnDefs") or []
+                           for k in ("field", "colId") if c.get(k)}
+                grids[props["id"]] = sorted(columns)
+            for value in props.values():
+                walk(value)
+
+    for page in dash.page_registry.values():
+        if "<" not in page["path"]:
+            walk(page_layout(app, page["path"], world.users["A-admin"]))
+    return grids
+
+
+def _filter_models(columns: list[str], values: list) -> list[dict]:
+    """Filter models in each of AG Grid's shapes (number, text, range, set, combined)
+    naming ``values`` on every column, and on columns the grid does not have."""
+    models = []
+    for column in [*columns, "org_id", "site_name", "compressor_name", "id", "name"]:
+        for v in values:
+            models += [
+                {column: {"filterType": "number", "type": "equals", "filter": v}},
+                {column: {"filterType": "text", "type": "contains", "filter": str(v)}},
+                {column: {"filterType": "text", "type": "equals", "filter": str(v)}},
+                {column: {"filterType": "number", "type": "inRange", "filter": v,
+                          "filterTo": v}},
+                {column: {"filterType": "set", "values": [v, str(v)]}},
+                {column: {"filterType": "number", "operator": "OR", "conditions": [
+                    {"type": "equals", "filter": v}, {"type": "notEqual", "filter": v}]}},
+            ]
+    return models
+
+
+def test_infinite_grids_answer_nothing_of_b_for_filter_and_sort_models_naming_b(
+        client, app, world, dash_app):
+    """AG Grid's getRowsRequest as a hand-edited browser sends it: filter models on
+    every column (and unknown ones) equal to, containing, ranging over or listing B's
+    ids and B's names and texts; sort models on every column. No row of B, no byte of
+    B's names, no 5xx, nothing of B changed; A's own rows still come back."""
+    b_ids = _build_b(app, world)
+    with session_scope(app) as s:
+        for comp in world.compressors["A"]:
+            add_diagnosis(s, comp, dt.datetime.now(dt.UTC) - dt.timedelta(hours=2),
+                          label="bearing")
+        b_texts = sorted({*s.scalars(sa.select(Site.name).where(Site.org_id == world.org_ids["B"])),
+                          *s.scalars(sa.select(Compressor.name).where(
+                              Compressor.org_id == world.org_ids["B"])),
+                          f"Org {SECRET}", f"User {SECRET}", f"note {SECRET}", SECRET})
+    grids = _infinite_grids(app, world)
+    assert grids, "no infinite-model grid found: the page walk is broken"
+    world.login(client, "A-admin")
+    before = _dump(app, world)
+    b_comps = set(world.compressors["B"])
+    calls, a_rows, failures = 0, 0, []
+    for grid, columns in grids.items():
+        key = next(k for k, spec in dash_app.callback_map.items()
+                   if {"id": grid, "property": "getRowsRequest"} in spec["inputs"])
+        requests = [{"startRow": 0, "endRow": 100, "filterModel": model, "sortModel": []}
+                    for model in _filter_models(columns, [*b_ids, *b_texts])]
+        requests += [{"startRow": 0, "endRow": 100, "filterModel": {},
+                      "sortModel": [{"colId": col, "sort": order}]}
+                     for col in [*columns, *b_texts, "org_id"] for order in ("asc", "desc")]
+        requests.append({"startRow": 0, "endRow": 100, "filterModel": {
+            "compressor_id": {"filterType": "number", "type": "equals",
+                              "filter": world.compressors["A"][0]}}, "sortModel": []})
+        for request in requests:
+            body = {"output": key, "outputs": {"id": grid, "property": "getRowsResponse"},
+                    "inputs": [{"id": grid, "property": "getRowsRequest", "value": request}],
+                    "state": [], "changedPropIds": [f"{grid}.getRowsRequest"]}
+            resp = client.post("/_dash-update-component", data=json.dumps(body),
+                               content_type="application/json")
+            calls += 1
+            rows = []
+            if resp.status_code == 200:
+                rows = resp.get_json()["response"][grid]["getRowsResponse"]["rowData"]
+            if (resp.status_code >= 500 or _leaks(resp)
+                    or any(row.get("compressor_id") in b_comps for row in rows)):
+                failures.append((grid, json.dumps(request)[:200], resp.status_code))
+            a_rows += len(rows)
+    print(f"AG Grid sweep: {calls} requests over {sorted(grids)}, {a_rows} rows of A")
+    assert calls > 1000
+    assert a_rows > 0, "no request reached A's rows: the requests are malformed"
     assert not failures, failures[:10]
     _assert_unchanged(before, _dump(app, world))

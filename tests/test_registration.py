@@ -5,6 +5,7 @@ on 127.0.0.1 receives the mail)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -87,66 +88,126 @@ def test_invalid_form_is_shown_again_escaped_and_nothing_is_stored(client, app):
 
 def test_new_organisation_with_its_admin_consents_and_verification(client, app, sink):
     resp = client.post("/register", data=GOOD)
-    assert resp.status_code == 302 and resp.headers["Location"] == "/"
-    assert client.get("/").status_code == 200  # logged in straight away
+    assert resp.status_code == 202 and "Check your email" in resp.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # not logged in: the mailbox decides
     user = get_user(app, "founder@hanbit.example")
-    assert user.role == "admin" and not user.pending and user.active
+    assert user.role == "admin" and user.pending and user.active
     assert (user.company, user.position, user.industry, user.company_size, user.device_count,
             user.phone, user.purpose) == ("한빛냉동", "대표", "cold_chain", "10-49", 12,
                                           "+82 10-1234-5678", "냉동창고 압축기 감시")
     assert user.notify_email and user.notify_kakao and not user.notify_sms
     assert user.terms_accepted_at and user.privacy_accepted_at and user.marketing_consent_at
     assert user.email_verified_at is None and user.password_hash.startswith("$argon2")
+    # before the link: the password opens nothing, and says no more than a wrong one
+    refused = client.post("/login", data={"email": "founder@hanbit.example",
+                                          "password": "founder-password"})
+    assert refused.status_code == 401 and "Wrong email or password" in refused.get_data(
+        as_text=True)
     with session_scope(app) as s:
         org = s.get(Organization, user.org_id)
         assert org.name == "한빛냉동"
-        assert {"org.create", "login.success"} <= {a.action for a in s.scalars(
-            sa.select(AuditLog))}
 
     msg = sink.wait_for(lambda m: "founder@hanbit.example" in str(m["To"]))
     link = SmtpSink.find_link(msg, "/verify-email/")
     assert "verify" in str(msg["Subject"]).lower()
     resp = client.get(local(link))
-    assert resp.status_code == 200 and "verified" in resp.get_data(as_text=True)
-    assert get_user(app, "founder@hanbit.example").email_verified_at is not None
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    assert client.get("/").status_code == 200  # the link logged the founder in
+    user = get_user(app, "founder@hanbit.example")
+    assert user.email_verified_at is not None and not user.pending and user.role == "admin"
+    with session_scope(app) as s:
+        assert {"org.create", "user.email_verified", "login.success"} <= {
+            a.action for a in s.scalars(sa.select(AuditLog))}
     assert client.get(local(link)).status_code == 404  # single use
+    client.post("/logout")
+    assert client.post("/login", data={"email": "founder@hanbit.example",
+                                       "password": "founder-password"}).status_code == 302
 
 
 def test_marketing_consent_is_optional(client, app):
     resp = client.post("/register", data={**GOOD, "accept_marketing": ""})
-    assert resp.status_code == 302
+    assert resp.status_code == 202
     assert get_user(app, "founder@hanbit.example").marketing_consent_at is None
 
 
-def test_taken_email_and_organisation_name_are_refused(client, app, world, sink):
+def test_a_taken_organisation_name_is_told_only_to_the_confirmed_mailbox(client, app, world,
+                                                                         sink):
     resp = client.post("/register", data={**GOOD, "org_name": "org a"})
-    assert resp.status_code == 400 and "organisation with this name" in \
-        resp.get_data(as_text=True)
-    assert get_user(app, "founder@hanbit.example") is None
+    assert resp.status_code == 202
+    user = get_user(app, "founder@hanbit.example")
+    assert user.org_id is None and user.pending  # Org A is untouched
+    link = SmtpSink.find_link(sink.wait_for(
+        lambda m: "founder@hanbit.example" in str(m["To"])), "/verify-email/")
+    resp = client.get(local(link))
+    assert resp.status_code == 302 and resp.headers["Location"] == "/register/organisation"
+    page = client.get("/register/organisation").get_data(as_text=True)
+    assert "already exists" in page
+    done = client.post("/register/organisation", data={**GOOD, "org_name": "Hanbit Two"})
+    assert done.status_code == 302 and done.headers["Location"] == "/"
+    user = get_user(app, "founder@hanbit.example")
+    with session_scope(app) as s:
+        assert s.get(Organization, user.org_id).name == "Hanbit Two"
+    assert user.role == "admin" and not user.pending
 
 
-def test_registration_does_not_reveal_accounts_or_organisations(client, app, world, sink):
-    """Issue 17: a taken email and an unknown organisation answer exactly like a real
-    join request; only the address's owner learns why, by mail."""
-    real = client.post("/register", data={**GOOD, "email": "joiner@x.example",
-                                          "org_mode": "join", "org_name": "Org A"})
-    taken = client.post("/register", data={**GOOD, "email": world.users["A-viewer"],
-                                           "org_mode": "join", "org_name": "Org A"})
-    unknown = client.post("/register", data={**GOOD, "email": "prober@x.example",
-                                             "org_mode": "join", "org_name": "Nope Inc"})
-    taken_create = client.post("/register", data={**GOOD, "email": world.users["B-admin"]})
+def test_a_founder_whose_mail_was_lost_confirms_by_password_reset(client, app, sink):
+    client.post("/register", data=GOOD)
+    sink.wait_for(lambda m: "founder@hanbit.example" in str(m["To"]))
+    client.post("/forgot-password", data={"email": "founder@hanbit.example"})
+    link = SmtpSink.find_link(sink.wait_for(
+        lambda m: "/reset-password/" in m.get_body(("plain",)).get_content()),
+        "/reset-password/")
+    client.post(local(link), data={"password": "another-password",
+                                   "password_confirm": "another-password"})
+    assert not get_user(app, "founder@hanbit.example").pending
+    assert client.post("/login", data={"email": "founder@hanbit.example",
+                                       "password": "another-password"}).status_code == 302
 
-    def page(resp):
-        return resp.get_data(as_text=True).split('id="message-card"')[1]
 
-    assert real.status_code == taken.status_code == unknown.status_code == 202
-    assert taken_create.status_code == 202
-    assert page(real) == page(taken) == page(unknown) == page(taken_create)
+def _answer(resp) -> tuple:
+    """What a stranger sees of a sign-up's answer: status, cookies set, page text
+    (CSRF tokens, which differ per session, taken out)."""
+    text = re.sub(r'(name="csrf[-_]token"[^>]*content="|value=")[^"]*"', r"\1", resp.get_data(
+        as_text=True))
+    cookies = sorted(c.split("=", 1)[0] for c in resp.headers.getlist("Set-Cookie"))
+    return resp.status_code, cookies, resp.headers.get("Location"), text
+
+
+def test_registration_does_not_reveal_accounts_or_organisations(app, world, sink):
+    """Issue 17: a taken email, an unknown organisation and a taken organisation name
+    answer exactly like a real sign-up of the same kind; only the address's owner
+    learns why, by mail (or, for a name, after opening the emailed link)."""
+    def post(**form):
+        return app.test_client().post("/register", data={**GOOD, **form})
+
+    real_join = post(email="joiner@x.example", org_mode="join", org_name="Org A")
+    taken_join = post(email=world.users["A-viewer"], org_mode="join", org_name="Org A")
+    unknown = post(email="prober@x.example", org_mode="join", org_name="Nope Inc")
+    real_create = post(email="founder@x.example", org_name="Fresh Inc")
+    taken_email = post(email=world.users["B-admin"], org_name="Fresh Two")
+    taken_name = post(email="squatter@x.example", org_name="Org B")
+    taken_both = post(email=world.users["A-admin"], org_name="org a")
+
+    assert _answer(real_join) == _answer(taken_join) == _answer(unknown)
+    assert _answer(real_create) == _answer(taken_email) == _answer(taken_name) == \
+        _answer(taken_both)
+    assert real_create.status_code == 202 and "Check your email" in real_create.get_data(
+        as_text=True)
     assert get_user(app, "prober@x.example") is None
     notice = sink.wait_for(lambda m: world.users["A-viewer"] in str(m["To"]))
     assert "already has an account" in notice.get_body(("plain",)).get_content()
+    notice = sink.wait_for(lambda m: world.users["B-admin"] in str(m["To"]))
+    assert "already has an account" in notice.get_body(("plain",)).get_content()
     notice = sink.wait_for(lambda m: "prober@x.example" in str(m["To"]))
     assert "Nope Inc" in notice.get_body(("plain",)).get_content()
+    # the squatter's mail is an ordinary verification mail, like the real founder's
+    squatter = sink.wait_for(lambda m: "squatter@x.example" in str(m["To"]))
+    founder = sink.wait_for(lambda m: "founder@x.example" in str(m["To"]))
+    assert str(squatter["Subject"]) == str(founder["Subject"])
+    with session_scope(app) as s:
+        b_admins = s.scalars(sa.select(User.email).where(
+            User.org_id == world.org_ids["B"], User.role == "admin")).all()
+        assert b_admins == [world.users["B-admin"]]  # nothing happened to Org B
 
 
 def test_password_reset_by_single_use_emailed_link(client, app, world, sink):

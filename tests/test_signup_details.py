@@ -53,7 +53,7 @@ def test_each_new_field_is_validated(app, field, value, message):
 def test_the_answers_are_stored_as_keys_with_the_newsletter_consent_time(client, app):
     resp = client.post("/register", data=form(purposes=["other", "energy_saving",
                                                         "energy_saving"]))
-    assert resp.status_code == 302
+    assert resp.status_code == 202  # check your email
     user = stored(app, "founder@hanbit.example")
     assert (user.company_email, user.address, user.purposes, user.budget, user.timeline) == (
         "sales@hanbit.example", "서울특별시 강남구 테헤란로 1", "energy_saving,other",
@@ -62,7 +62,7 @@ def test_the_answers_are_stored_as_keys_with_the_newsletter_consent_time(client,
 
 
 def test_the_new_questions_are_optional(client, app):
-    assert client.post("/register", data=GOOD).status_code == 302
+    assert client.post("/register", data=GOOD).status_code == 202
     user = stored(app, "founder@hanbit.example")
     assert user.company_email is None and user.purposes is None
     assert user.newsletter_consent_at is None and user.budget is None

@@ -216,6 +216,11 @@ def login() -> Any:
                 email, "bad_password" if known else "unknown_email",
                 _("Wrong email or password."),
                 "danger", 401, known)
+        if user.awaits_sign_up_confirmation:
+            # as for a wrong password: a sign-up's answer must not show whether the
+            # address already had an account (dashboard/accounts/registration.py)
+            return _login_failed(email, "unconfirmed", _("Wrong email or password."),
+                                 "danger", 401, user)
         if user.pending:
             return _login_failed(
                 email, "pending",

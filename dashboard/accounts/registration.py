@@ -1,7 +1,24 @@
 """Registration: reading and checking the sign-up form, then creating the account and
 either a new organisation (the person becomes its admin) or a request to join an
 existing one (pending until an admin approves). The same company fields and consents
-complete a Kakao-created account. No Flask views here: dashboard/accounts_web has them."""
+complete a Kakao-created account. No Flask views here: dashboard/accounts/web has them.
+
+Sign-up must not tell a stranger whether an email has an account or an organisation
+name is taken (issue 17), so founding an organisation is confirmed by email, as most
+products do it: the form's answer is always "check your email". The account is stored
+waiting for that confirmation (``pending``; login answers as for a wrong password), and
+
+- the name is free: the organisation is created at once (first come, first served)
+  with the person as its admin-to-be;
+- the name is taken: the account has no organisation yet.
+
+The emailed verification link proves the mailbox, ends the wait and logs the person
+in: into their organisation or, on a name clash, to the organisation step
+(/register/organisation), which tells the now verified owner of that mailbox that the
+name is taken. An email that already has an account gets the same page, and its owner
+a mail saying someone tried to sign up with it (dashboard/accounts/web/signup.py).
+Names stay unique (``organization.name``): join requests and invitations name an
+organisation by it, and a second "Hanbit" would make a join request ambiguous."""
 
 from __future__ import annotations
 
@@ -205,20 +222,29 @@ def new_account(session: Session, data: RegistrationData) -> User:
     return user
 
 
-def place_in_organisation(session: Session, user: User, data: RegistrationData) -> str:
+def place_in_organisation(session: Session, user: User, data: RegistrationData,
+                          confirm_by_mail: bool = False) -> str:
     """Create the organisation (the user is its admin) or file a request to join one
-    (pending). Returns "created" or "pending"."""
+    (pending). Returns "created" or "pending"; with ``confirm_by_mail`` (the sign-up
+    form, see the module's docstring) "confirm" for every founder, whether the name was
+    free or not, so that the caller's answer cannot depend on it."""
     if data.org_mode == "create":
-        if org_by_name(session, data.org_name) is not None:
+        taken = org_by_name(session, data.org_name) is not None
+        if taken and not confirm_by_mail:
             raise AccountError("An organisation with this name exists. Ask its admin for an "
                                "invitation, or choose to join it.")
+        if taken:
+            user.org_id, user.role, user.pending = None, "viewer", True
+            session.flush()
+            record_audit(session, user, "org.name_taken", data.org_name)
+            return "confirm"
         org = Organization(name=data.org_name)
         session.add(org)
         session.flush()
-        user.org_id, user.role, user.pending = org.id, "admin", False
+        user.org_id, user.role, user.pending = org.id, "admin", confirm_by_mail
         session.flush()
         record_audit(session, user, "org.create", org.name)
-        return "created"
+        return "confirm" if confirm_by_mail else "created"
     org = org_by_name(session, data.org_name)
     if org is None:
         raise AccountError("No organisation has this name. Check the exact name with your admin, "
@@ -227,3 +253,12 @@ def place_in_organisation(session: Session, user: User, data: RegistrationData) 
     session.flush()
     record_audit(session, user, "user.join_request", org.name)
     return "pending"
+
+
+def confirm_sign_up(user: User) -> bool:
+    """An emailed link was opened (verification or password reset): a founder's account
+    is usable from now on. True when it was waiting for this."""
+    if not user.awaits_sign_up_confirmation:
+        return False
+    user.pending = False
+    return True

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dashboard.accounts.audit import record_audit
 from dashboard.accounts.auth import hash_password, verify_password
 from dashboard.core.i18n import DEFAULT_TIME_ZONE, LANGUAGES, N_, UserMessageError, _
-from dashboard.core.models import ROLES, User, utcnow
+from dashboard.core.models import ROLES, Organization, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 PROFILE_FIELD_LABELS = {"name": N_("Name"), "phone": N_("Phone"), "position": N_("Position"),
@@ -92,7 +92,20 @@ def require_admin(actor: User) -> None:
         raise AccountError("Only an admin may do this.")
 
 
+def _lock_organisation(session: Session, actor: User) -> None:
+    """Serialise the admin operations of one organisation: the last-admin check and the
+    change it allows run under the organisation row's lock, so two admins demoting (or
+    removing) each other at once cannot both pass the check. The actor is read again
+    under the lock: an admin demoted a moment ago acts no more."""
+    if actor is None or not actor.org_id:
+        return
+    session.execute(sa.select(Organization.id).where(Organization.id == actor.org_id)
+                    .with_for_update())
+    session.refresh(actor)
+
+
 def _member(session: Session, actor: User, user_id: Any) -> User:
+    _lock_organisation(session, actor)
     require_admin(actor)
     try:
         target = session.get(User, int(user_id))

@@ -191,6 +191,13 @@ class User(UserMixin, Base):
     def has_role(self, role: str) -> bool:
         return ROLE_RANK.get(self.role, -1) >= ROLE_RANK[role]
 
+    @property
+    def awaits_sign_up_confirmation(self) -> bool:
+        """Signed up to found an organisation and has not opened the emailed link yet
+        (dashboard/accounts/registration.py): the account cannot be used until then.
+        A join request is pending too, but as a viewer of an organisation."""
+        return bool(self.pending) and (self.org_id is None or self.role == "admin")
+
 
 class DeviceCredential(Base):
     """A device token, stored hashed; the prefix finds the row without a scan."""

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from dashboard.accounts.audit import client_ip, record_audit
+from dashboard.accounts.auth import ONBOARDING_PATH
 from dashboard.accounts.mail import send_password_reset
+from dashboard.accounts.registration import confirm_sign_up
 from dashboard.accounts.security import allow
 from dashboard.accounts.tokens import (
     PURPOSES,
@@ -25,6 +27,7 @@ from dashboard.accounts.users import (
     user_by_email,
 )
 from dashboard.accounts.web.pages import message_page
+from dashboard.accounts.web.signup import start_session
 from dashboard.core.database import db_session
 from dashboard.core.i18n import N_, _
 from dashboard.core.mailer import MailError, public_url
@@ -99,6 +102,7 @@ def reset_password(token: str) -> Any:
         return _invalid_link()
     set_password(user, password)  # also ends every session of the account
     mark_email_verified(user)  # the link reached this mailbox
+    confirm_sign_up(user)  # a founder whose verification mail went missing
     record_audit(db, user, "password.reset", user.email)
     db.commit()
     flash(_("Your password was changed. Log in with the new one."), "success")
@@ -114,8 +118,18 @@ def verify_email(token: str) -> Any:
                             [_("This verification link is invalid, expired or already used. Send "
                                "a new one from Settings.")], 404)
     mark_email_verified(user)
+    founder = confirm_sign_up(user)
     record_audit(db, user, "user.email_verified", user.email)
     db.commit()
+    if founder:
+        start_session(user, "sign_up_link")
+        if user.org_id is None:
+            # Told only now, to the owner of the mailbox (registration.py says why).
+            flash(_("An organisation with the name you chose already exists. Choose another "
+                    "name, or ask to join that organisation."), "warning")
+            return redirect(ONBOARDING_PATH)
+        flash(_("Your email is verified and your organisation is ready. Welcome!"), "success")
+        return redirect("/")
     return message_page(_("Email verified"),
                         [_("%(email)s is verified. Thank you!", email=user.email)],
                         links=[(_("Open SignalCraft"), "/")])

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import session as flask_session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.accounts.audit import client_ip, record_audit
+from dashboard.accounts.auth import hash_password
 from dashboard.accounts.invitations import accept_invitation, find_invitation
 from dashboard.accounts.mail import (
     mail_verification,
@@ -39,6 +41,9 @@ bp = Blueprint("accounts", __name__)
 
 TAKEN = N_("This email or organisation name was just taken; please check and try again.")
 THROTTLED = N_("Too many sign-ups from your network. Please try again later.")
+CONFIRM_TEXT = N_("We sent a link to your email address. Open it to confirm the address and "
+                  "continue; until then the account cannot be used. No email? Look in the "
+                  "spam folder, or sign up again.")
 PENDING_TEXT = N_("Your request was sent to the organisation's admins. You can log in once one "
                   "of them approves it; we also sent you an email to verify your address.")
 
@@ -62,7 +67,9 @@ def _commit(data: RegistrationData, work: Callable[[], Any]) -> tuple[bool, Any]
 
 
 def _after_commit_mail(user: User, *, verify: bool, join_request: bool) -> None:
-    """Mail after the account is stored: a mail failure never loses a registration."""
+    """Mail after the account is stored: a mail failure never loses a registration.
+    (Not told on the page: a taken address gets the same page whatever its mail did;
+    signing up again mails again.)"""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     db = db_session()
     if verify and user.email_verified_at is None:
@@ -72,28 +79,36 @@ def _after_commit_mail(user: User, *, verify: bool, join_request: bool) -> None:
         except MailError as exc:
             db.rollback()
             log.warning("verification mail to %s failed: %s", user.email, exc)
-            flash(_("We could not send the verification email; resend it from Settings."),
-                  "warning")
     if join_request:
         notify_join_request(app, db, user)
 
 
-def _start_session(user: User, method: str) -> None:
+def start_session(user: User, method: str) -> None:
+    """Log ``user`` in (a fresh session), note the login and commit."""
+    flask_session.clear()  # nothing planted before login survives into it (fixation)
     login_user(user)
     user.last_login_at = utcnow()
     record_audit(db_session(), user, "login.success", user.email, {"method": method})
     db_session().commit()
 
 
+def _signed_up(data: RegistrationData) -> Any:
+    """The one answer of a sign-up, by what was asked (create or join), never by what
+    exists: a founder is asked to open the emailed link, a join request waits."""
+    if data.org_mode == "create":
+        return message_page(_("Check your email"), [_(CONFIRM_TEXT)], 202)
+    return message_page(_("Request sent"), [_(PENDING_TEXT)], 202)
+
+
 def _refusal_told_by_mail(data: RegistrationData) -> Any:
     """A taken email, or a join request for an organisation that does not exist, gets
-    the same page as a real join request; the reason goes to the address by mail, so
-    the form cannot be used to find out who has an account or which companies are
-    customers. (Creating an organisation under a taken name still says so: names are
-    unique; REGISTER_RATE_LIMIT bounds the guessing.)"""
+    the same page as a real sign-up; the reason goes to the address by mail, so the form
+    cannot be used to find out who has an account or which companies are customers. A
+    taken organisation name is not refused here: see dashboard/accounts/registration.py."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if user_by_email(db_session(), data.email) is not None:
         reason = "email_taken"
+        hash_password(data.password)  # as long as a real sign-up takes
     elif data.org_mode != "create" and org_by_name(db_session(), data.org_name) is None:
         reason = "unknown_org"
     else:
@@ -102,7 +117,7 @@ def _refusal_told_by_mail(data: RegistrationData) -> Any:
         send_registration_refused(app, data.email, reason, data.org_name)
     except MailError as exc:
         log.warning("sign-up notice to %s failed: %s", data.email, exc)
-    return message_page(_("Request sent"), [_(PENDING_TEXT)], 202)
+    return _signed_up(data)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -126,17 +141,13 @@ def register() -> Any:
 
         def work() -> tuple[User, str]:
             user = new_account(db_session(), data)
-            return user, place_in_organisation(db_session(), user, data)
+            return user, place_in_organisation(db_session(), user, data, confirm_by_mail=True)
 
         committed, result = _commit(data, work)
         if committed:
             user, outcome = result
             _after_commit_mail(user, verify=True, join_request=outcome == "pending")
-            if outcome == "pending":
-                return message_page(_("Request sent"), [_(PENDING_TEXT)], 202)
-            _start_session(user, "register")
-            flash(_("Welcome! Check your inbox to verify your email."), "success")
-            return redirect("/")
+            return _signed_up(data)
     return registration_page(data, mode="register", heading=heading, submit_label=submit,
                              status=400)
 
@@ -241,7 +252,7 @@ def invitation(token: str) -> Any:
         committed, user = _commit(data, work)
         if committed:
             if new_user:
-                _start_session(user, "invitation")
+                start_session(user, "invitation")
             flash(_("Welcome to %(org)s!", org=org.name), "success")
             return redirect("/")
     return registration_page(data, status=400, **page)
