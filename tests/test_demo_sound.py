@@ -19,6 +19,7 @@ from dashboard.core.blobs import audio_store
 from dashboard.core.database import session_scope
 from dashboard.core.models import Compressor, CompressorBaseline, Diagnosis, Recording
 from dashboard.core.wav import parse_wav
+from dashboard.fleet.recordings import list_recordings
 from firmware.simulator import clip_wav
 from ml.audio import load_audio
 from ml.demo import DEMO_CLIP_SECONDS, DEMO_SAMPLE_RATE
@@ -84,7 +85,7 @@ def test_the_last_days_of_demo_history_have_clips(app, tmp_path):
     now = dt.datetime.now(dt.UTC)
     with session_scope(app) as s:
         recordings = s.execute(sa.select(Recording, Diagnosis).join(
-            Diagnosis, Diagnosis.recording_id == Recording.id)).all()
+            Diagnosis, Diagnosis.recording_id == Recording.id).order_by(Recording.ts)).all()
         per_compressor: dict[int, list[Recording]] = {}
         for recording, diagnosis in recordings:
             assert recording.status == "done" and recording.ts == diagnosis.ts
@@ -97,6 +98,11 @@ def test_the_last_days_of_demo_history_have_clips(app, tmp_path):
         sample = per_compressor[degrading][-1]
         clip = parse_wav(store.get(sample.audio_key))
         assert clip.duration_s == pytest.approx(5.0) and clip.sample_rate == sample.sample_rate
+        # The spectrogram page's list: the newest clip first, with its diagnosis.
+        org_id = s.get(Compressor, degrading).org_id
+        newest = list_recordings(s, org_id, degrading)[0]
+        assert newest.id == sample.id and newest.health_score is not None
+        assert newest.label == "bearing"  # the story's fault, sounding as it says
     # An analyst (the demo admin) plays it from the history page's link.
     client = app.test_client()
     assert client.post("/login", data={"email": "demo-admin@example.test",
