@@ -130,15 +130,21 @@ def fault_severity(state: DeviceState, now: float) -> float:
 def clip_wav(state: DeviceState, now: float) -> bytes:
     """A 5 s, 16 kHz, 16-bit WAV of the device's condition, built from real compressor
     recordings with the profile's (synthetic) fault mixed in once it has developed."""
-    import soundfile as sf
-
-    from ml.demo import demo_clip
-
     label = PROFILE_SOUND.get(state.profile, "normal")
     severity = fault_severity(state, now)
     if state.clips_sent < state.healthy_clips or severity <= 0.0:
         label, severity = "normal", 1.0
-    samples, rate = demo_clip(label, rng_seed=hash((state.seed, int(now))) & 0x7FFFFFFF,
+    return sound_wav(label, state.seed, now, severity)
+
+
+def sound_wav(label: str, seed: int, now: float, severity: float = 1.0) -> bytes:
+    """The WAV the device of ``seed`` sends at ``now`` when it sounds like ``label`` (a
+    demo condition of ml.demo.demo_clip) at ``severity``: what ``clip_wav`` posts."""
+    import soundfile as sf
+
+    from ml.demo import demo_clip
+
+    samples, rate = demo_clip(label, rng_seed=hash((seed, int(now))) & 0x7FFFFFFF,
                               severity=severity)
     buf = io.BytesIO()
     sf.write(buf, samples, rate, subtype="PCM_16", format="WAV")

@@ -8,7 +8,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from dashboard.accounts.provisioning import add_compressor
+from dashboard.accounts.provisioning import add_compressor, get_or_create_site
 from dashboard.alerts import evaluate_diagnosis
 from dashboard.alerts.actions import acknowledge_incident, resolve_incident
 from dashboard.alerts.engine import evaluate_periodic
@@ -139,6 +139,47 @@ def test_a_site_power_cut_is_one_incident_for_the_site(sqlite_env):
         incidents = s.scalars(sa.select(Incident)).all()
         assert [i.scope for i in incidents] == ["site_offline"]
         assert s.scalar(sa.select(sa.func.count(sa.distinct(NotificationDelivery.alert_id)))) == 1
+
+
+def test_devices_of_a_site_going_silent_minutes_apart_are_one_site_incident(sqlite_env):
+    env = sqlite_env
+    with session_scope(env.server) as s:
+        site = s.get(Site, s.get(Compressor, env.comp()).site_id)
+        cids = [env.comp(), env.comp(n=1)] + [add_compressor(s, site, f"Extra {i}").id
+                                               for i in range(3)]
+        elsewhere = add_compressor(s, get_or_create_site(s, site.organization, "Elsewhere"),
+                                   "Far away").id
+        add_rule(s, env.org(), "offline", {"minutes": 10})
+        # One device after the other falls silent, three minutes apart: each found by
+        # its own evaluation, never three at once; a device of another site too.
+        for i, cid in enumerate(cids):
+            s.get(Compressor, cid).last_seen_at = T0 - minutes(11) + minutes(3 * i)
+        s.get(Compressor, elsewhere).last_seen_at = T0 - minutes(11) + minutes(8)
+        for i in range(len(cids)):
+            fired = evaluate_periodic(s, env.org(), T0 + minutes(3 * i))
+            new = sorted(a.compressor_id for a in fired if a.count == 1)
+            assert new == sorted([cids[i]] + ([elsewhere] if i == 3 else []))
+        open_ones = s.scalars(sa.select(Incident).where(Incident.state != "resolved")
+                              .order_by(Incident.id)).all()
+        assert sorted((i.scope, i.site_id, i.compressor_id) for i in open_ones) == sorted([
+            ("site_offline", site.id, None),
+            ("compressor", s.get(Compressor, elsewhere).site_id, elsewhere)])
+        site_incident = next(i for i in open_ones if i.scope == "site_offline")
+        assert site_incident.opened_at == T0
+        assert {a.incident_id for c in cids for a in alerts_of(s, c)} == {site_incident.id}
+        # The devices notified before the burst was recognised had their own incident:
+        # closed now, as having joined the site's.
+        merged = s.scalars(sa.select(Incident).where(Incident.state == "resolved")).all()
+        assert {i.compressor_id for i in merged} == set(cids[:2])
+        assert {shown(i.resolve_comment, "en") for i in merged} == {
+            "Joined the outage incident of its site"}
+        # From now on the site's outage escalates once, not once per device.
+        last = s.scalar(sa.select(sa.func.max(NotificationDelivery.id)))
+        evaluate_periodic(s, env.org(), T0 + minutes(60))
+        escalated = s.scalars(sa.select(NotificationDelivery.alert_id).where(
+            NotificationDelivery.id > last)).all()
+        site_alerts = {a.id for c in cids for a in alerts_of(s, c)}
+        assert len(set(escalated) & site_alerts) == 1
 
 
 def test_generated_texts_are_stored_once_and_shown_in_each_language(sqlite_env):

@@ -233,6 +233,8 @@ def evaluate_periodic(session: Session, org_id: int | None, now: dt.datetime,
                                   site_outage=compressor.site_id in outage_sites)
             if alert is not None:
                 fired.append(alert)
+        for site_id in sorted(outage_sites):
+            incidents.gather_site_outage(session, site_id, rule.id, now)
     escalate_due(session, org_id, now)
     session.flush()
     return fired
@@ -240,7 +242,8 @@ def evaluate_periodic(session: Session, org_id: int | None, now: dt.datetime,
 
 def _outage_sites(session: Session, rule: AlertRule, params: RuleParams,
                   judged: list[tuple[Compressor, Verdict]], now: dt.datetime) -> set[int]:
-    """Sites where devices newly silent in this evaluation are a flood: at least
+    """Sites where devices newly silent in this evaluation are a flood: with the site's
+    devices that went silent within FLOOD_WINDOW before (earlier evaluations), at least
     FLOOD_MIN_DEVICES of them, or the site already has a fresh outage incident."""
     if not isinstance(params, OfflineParams):
         return set()
@@ -249,7 +252,8 @@ def _outage_sites(session: Session, rule: AlertRule, params: RuleParams,
         if verdict.state == FIRING and active_alert(session, compressor.id, rule.id) is None:
             newly[compressor.site_id] = newly.get(compressor.site_id, 0) + 1
     return {site for site, count in newly.items()
-            if count >= incidents.FLOOD_MIN_DEVICES
+            if count + len(incidents.recent_offline_alerts(session, site, rule.id, now))
+            >= incidents.FLOOD_MIN_DEVICES
             or incidents.open_site_incident(session, site, now) is not None}
 
 

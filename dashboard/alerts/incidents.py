@@ -19,10 +19,11 @@ from dashboard.core.i18n import N_
 from dashboard.core.models import Alert, AlertEvent, Compressor, Incident, User
 
 COMPRESSOR, SITE_OFFLINE = "compressor", "site_offline"
-# This many devices of one site going silent in one evaluation is a site outage.
+# This many devices of one site going silent within FLOOD_WINDOW (in one evaluation or
+# several) is a site outage; another silent device of the site joins the site's incident
+# while it was seen within the window.
 FLOOD_MIN_DEVICES = 3
-# ... and another silent device of the site joins the site's incident for this long.
-FLOOD_WINDOW = dt.timedelta(minutes=15)
+FLOOD_WINDOW = dt.timedelta(minutes=10)
 
 
 def open_incident(session: Session, compressor: Compressor) -> Incident | None:
@@ -36,6 +37,46 @@ def open_site_incident(session: Session, site_id: int, now: dt.datetime) -> Inci
         Incident.site_id == site_id, Incident.scope == SITE_OFFLINE,
         Incident.state != "resolved", Incident.last_seen_at >= now - FLOOD_WINDOW)
         .order_by(Incident.id.desc()).limit(1))
+
+
+def recent_offline_alerts(session: Session, site_id: int, rule_id: int,
+                          now: dt.datetime) -> list[Alert]:
+    """The rule's active alerts at the site opened within FLOOD_WINDOW (earlier
+    evaluations' silent devices)."""
+    return list(session.scalars(
+        sa.select(Alert).join(Compressor, Compressor.id == Alert.compressor_id).where(
+            Compressor.site_id == site_id, Alert.rule_id == rule_id,
+            Alert.state != "resolved", Alert.opened_at >= now - FLOOD_WINDOW)
+        .order_by(Alert.opened_at, Alert.id)))
+
+
+def gather_site_outage(session: Session, site_id: int, rule_id: int,
+                       now: dt.datetime) -> None:
+    """Move the site's recent offline alerts of ``rule_id`` still in their compressor's
+    incident into the site's open outage incident. Their escalation becomes the site
+    incident's, and a compressor incident left without an active signal is resolved as
+    having joined the site's."""
+    incident = open_site_incident(session, site_id, now)
+    if incident is None:
+        return
+    for alert in recent_offline_alerts(session, site_id, rule_id, now):
+        if alert.incident_id == incident.id:
+            continue
+        previous = session.get(Incident, alert.incident_id) if alert.incident_id else None
+        if previous is not None and previous.scope != COMPRESSOR:
+            continue
+        alert.incident_id = incident.id
+        alert.last_notified_at = None  # not escalated on its own (engine.escalate_due)
+        incident.opened_at = min(incident.opened_at, alert.opened_at)
+        incident.severity = max_severity(incident.severity, alert.severity)
+        session.flush()
+        if previous is not None and previous.state != "resolved" and not session.scalar(
+                sa.select(sa.func.count(Alert.id)).where(Alert.incident_id == previous.id,
+                                                         Alert.state != "resolved")):
+            previous.state = "resolved"
+            previous.resolved_at = now
+            previous.resolved_by_id = None
+            previous.resolve_comment = keyed(N_("Joined the outage incident of its site"))
 
 
 def attach(session: Session, alert: Alert, compressor: Compressor, now: dt.datetime,

@@ -30,7 +30,8 @@ _cache: dict[tuple[int, str], Baseline] = {}
 _lock = threading.Lock()
 
 
-def _state(session: Session, compressor_id: int) -> CompressorBaseline:
+def baseline_state(session: Session, compressor_id: int) -> CompressorBaseline:
+    """The compressor's baseline row, created ("learning") when it has none yet."""
     query = sa.select(CompressorBaseline).where(CompressorBaseline.compressor_id == compressor_id)
     row = session.scalar(query)
     if row is None:
@@ -48,7 +49,7 @@ def _state(session: Session, compressor_id: int) -> CompressorBaseline:
 def baseline_for(session: Session, compressor_id: int) -> tuple[CompressorBaseline,
                                                                  Baseline | None]:
     """The compressor's baseline state, and its fitted Baseline once ready."""
-    row = _state(session, compressor_id)
+    row = baseline_state(session, compressor_id)
     if row.state != "ready" or row.artifact is None or row.feature_set != FEATURE_SET_ID:
         return row, None
     key = (row.id, row.updated_at.isoformat())
@@ -87,15 +88,22 @@ def fit_baseline(session: Session, row: CompressorBaseline) -> None:
                RecordingFeatures.feature_set == FEATURE_SET_ID)
         .order_by(RecordingFeatures.recording_id).limit(row.clips_needed)
     ).all()
-    X = np.vstack([np.frombuffer(v, dtype=np.float32) for v in vectors])
-    baseline = Baseline().fit(X)
+    fit_baseline_from(np.vstack([np.frombuffer(v, dtype=np.float32) for v in vectors]), row)
+
+
+def fit_baseline_from(X: np.ndarray, *rows: CompressorBaseline) -> None:
+    """Fit a baseline from feature rows ``X`` (healthy clips, in order) and store it, ready,
+    as the baseline of every row: the live path's fit, also used by the demo so its fleet
+    starts with a learned normal (its simulated devices all play the same machine)."""
+    baseline = Baseline().fit(np.asarray(X, dtype=np.float32))
     buf = io.BytesIO()
     joblib.dump(baseline, buf, compress=3)
-    row.artifact = buf.getvalue()
-    row.threshold = float(baseline.threshold)
-    row.feature_set = FEATURE_SET_ID
-    row.state = "ready"
-    row.updated_at = utcnow()
+    for row in rows:
+        row.artifact = buf.getvalue()
+        row.threshold = float(baseline.threshold)
+        row.feature_set = FEATURE_SET_ID
+        row.state = "ready"
+        row.updated_at = utcnow()
 
 
 def follow_drift(session: Session, row: CompressorBaseline, baseline: Baseline,
@@ -118,7 +126,7 @@ def follow_drift(session: Session, row: CompressorBaseline, baseline: Baseline,
 
 def reset_baseline(session: Session, compressor_id: int) -> None:
     """Learn again from the next clips (after maintenance changed what normal sounds like)."""
-    row = _state(session, compressor_id)
+    row = baseline_state(session, compressor_id)
     row.state, row.clips_seen, row.artifact, row.threshold = "learning", 0, None, None
     row.updated_at = utcnow()
     session.execute(sa.delete(RecordingFeatures)

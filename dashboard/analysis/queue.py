@@ -88,15 +88,20 @@ def claim_next_recordings(session: Session, worker: str, limit: int, now: dt.dat
     return sorted(claimed)
 
 
+def clip_features(y: np.ndarray, sr: int, sample_rate: int, clip_seconds: float) -> np.ndarray:
+    """One feature row per ``clip_seconds`` piece of a clip, at the model's ``sample_rate``
+    (what ``diagnose_audio`` scores; their mean is what a baseline learns from)."""
+    y = resample(y, sr, sample_rate)
+    pieces = split_clips(y, sample_rate, clip_seconds) or [y]
+    return np.vstack([extract_features(p, sample_rate, sample_rate) for p in pieces])
+
+
 def diagnose_audio(model: DiagnosisModel, baseline: Baseline | None, y: np.ndarray,
                    sr: int) -> tuple[dict[str, Any], np.ndarray]:
     """Diagnose a clip of any length: cut into the model's clip length, features once per
     piece, verdicts aggregated (mean probabilities, worst anomaly and health).
     Returns the result and the mean feature vector (what the baseline learns from)."""
-    y = resample(y, sr, model.sample_rate)
-    pieces = split_clips(y, model.sample_rate, model.clip_seconds) or [y]
-    feats = np.vstack([extract_features(p, model.sample_rate, model.sample_rate)
-                       for p in pieces])
+    feats = clip_features(y, sr, model.sample_rate, model.clip_seconds)
     results = [analyze_features(row, model, baseline) for row in feats]
     if len(results) == 1:
         return results[0], feats[0]

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import has_app_context
 from sqlalchemy.orm import Session
 
 from dashboard.accounts.provisioning import (
@@ -17,6 +18,7 @@ from dashboard.accounts.provisioning import (
     upsert_user,
 )
 from dashboard.app.demo_history import DAYS, backfill_demo_history
+from dashboard.core.blobs import BlobStore, audio_store
 from dashboard.core.models import Compressor, Organization, User, utcnow
 from dashboard.fleet.device_tokens import rotate_token, verify_token
 from firmware.simulator import PROFILES, DeviceState, sensor_kit
@@ -40,9 +42,10 @@ DEFAULT_ADMIN_EMAIL = "admin@signalcraft.local"
 
 
 def seed_demo(session: Session, tokens_file: Path, devices: int = 8,
-              history_days: int = DAYS) -> list[DeviceState]:
+              history_days: int = DAYS, store: BlobStore | None = None) -> list[DeviceState]:
     """Create the demo fleet if missing, with ``history_days`` of history
-    (``demo_history``, once); return device states with valid tokens, kept in
+    (``demo_history``, once; its recent clips go to ``store``, by default the app's audio
+    store when there is an app context); return device states with valid tokens, kept in
     ``tokens_file`` (instance folder) so restarts reuse them."""
     org = get_or_create_org(session, DEMO_ORG)
     wanted = [(site, name, kind) for site, items in DEMO_FLEET.items() for name, kind in items]
@@ -68,7 +71,9 @@ def seed_demo(session: Session, tokens_file: Path, devices: int = 8,
     if history_days:
         compressors = list(session.scalars(sa.select(Compressor).where(
             Compressor.org_id == org.id).order_by(Compressor.id)))
-        backfill_demo_history(session, compressors, utcnow(), history_days)
+        if store is None and has_app_context():
+            store = audio_store()
+        backfill_demo_history(session, compressors, utcnow(), history_days, store)
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text(json.dumps(saved, indent=1))
     tokens_file.chmod(0o600)

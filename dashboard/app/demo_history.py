@@ -7,8 +7,9 @@ The story it tells (docs/alerts.md, "Demo history"): "Chiller 2" degrades slowly
 weeks (its trend projects warning within days and the degrading rule has an open
 incident), "Air compressor 1" has an intermittent valve fault, "Booster" had a fault
 resolved by a manager with a maintenance note, "Freezer room B" went offline for three
-hours. Idempotent: a compressor that already has diagnoses older than a day is left
-alone, so a restart adds nothing."""
+hours. Baselines are learned already and the last days have clips (``demo_sound``).
+Idempotent: a compressor that already has diagnoses older than a day is left alone, so a
+restart adds nothing."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 from dashboard.alerts import ensure_default_rules, evaluate_diagnosis
 from dashboard.alerts.actions import resolve_incident
 from dashboard.analysis.queue import apply_diagnosis
+from dashboard.app.demo_sound import attach_recent_clips, learn_demo_baselines
+from dashboard.core.blobs import BlobStore
 from dashboard.core.events import publish
 from dashboard.core.models import Compressor, Diagnosis, Incident, MaintenanceNote, User
 from dashboard.core.status import score_status
@@ -80,9 +83,9 @@ def _has_history(session: Session, compressor: Compressor, now: dt.datetime) -> 
 
 
 def backfill_demo_history(session: Session, compressors: list[Compressor], now: dt.datetime,
-                          days: int = DAYS) -> int:
-    """Write the history; returns how many compressors got one (0 on a second run).
-    Commits once at the end."""
+                          days: int = DAYS, store: BlobStore | None = None) -> int:
+    """Write the history, with clips for its last days in ``store`` (none without one);
+    returns how many compressors got one (0 on a second run). Commits once at the end."""
     start = now - dt.timedelta(days=days)
     filled = 0
     org_ids = {c.org_id for c in compressors}
@@ -114,6 +117,8 @@ def backfill_demo_history(session: Session, compressors: list[Compressor], now: 
             ts += DIAGNOSIS_EVERY
         session.add_all(rows)
         session.flush()
+        if store is not None:
+            attach_recent_clips(session, store, compressor, rows, now)
         last = rows[-1]
         apply_diagnosis(session, compressor, last, True,
                         None if last.label == "normal" else last.label, now,
@@ -125,6 +130,7 @@ def backfill_demo_history(session: Session, compressors: list[Compressor], now: 
         _past_incidents(session, compressor, rows, now)
         # Judged now, as the next live clip would be: the degrading rule opens its incident.
         evaluate_diagnosis(session, last, now)
+    learn_demo_baselines(session, compressors)
     if filled:
         for org_id in org_ids:
             publish(session, "fleet", org_id)
