@@ -31,19 +31,20 @@ from dashboard.core.models import AlertRule, utcnow
 
 # Which form groups each kind shows (the others are hidden and ignored).
 KIND_GROUPS = {
-    "health_status": {"level"},
-    "fault_probability": {"fault", "threshold"},
-    "anomaly": {"score"},
+    "health_status": {"level", "confirm"},
+    "fault_probability": {"fault", "threshold", "confirm"},
+    "anomaly": {"score", "confirm"},
     "degrading": {"level", "horizon"},
     "sensor_limit": {"metric", "op", "limit", "minutes"},
     "offline": {"minutes"},
 }
 GROUPS = ("level", "fault", "threshold", "score", "horizon", "metric", "op", "limit",
-          "minutes")
+          "minutes", "confirm")
 # Form field -> parameter name, per group.
 GROUP_PARAMS = {"level": "level", "fault": "fault", "threshold": "threshold",
                 "score": "score_above", "horizon": "horizon_days", "metric": "metric",
-                "op": "op", "limit": "limit", "minutes": "minutes"}
+                "op": "op", "limit": "limit", "minutes": "minutes",
+                "confirm": "confirm_after"}
 FORM_FIELDS = ("name", "kind", "severity", "site", "compressor", *GROUPS, "clear-after",
                "escalate", "notify", "enabled")
 
@@ -106,7 +107,8 @@ def _form_values(rule: AlertRule | None) -> list:
     params = {**PARAMS_MODELS[kind]().model_dump(), **((rule.params or {}) if rule else {})}
     defaults = {"level": "warning", "fault": ANY_FAULT, "threshold": 0.8, "score": None,
                 "horizon": 14,
-                "metric": "vibration_rms_g", "op": "above", "limit": 0.45, "minutes": 10}
+                "metric": "vibration_rms_g", "op": "above", "limit": 0.45, "minutes": 10,
+                "confirm": 1}
     values: dict[str, object] = {
         "name": rule.name if rule else "", "kind": kind,
         "severity": rule.severity if rule else "warning",

@@ -120,6 +120,8 @@ def _rule_modal() -> dbc.Modal:
         _field(_("Limit"), _number("alerts-rule-limit"), group="limit"),
         _field(_("For how many minutes"), _number("alerts-rule-minutes", 1, 1),
                group="minutes"),
+        _field(_("Diagnoses in a row before it fires"), _number("alerts-rule-confirm", 1, 1),
+               group="confirm"),
         _field(_("Clear evaluations before auto-resolve"),
                _number("alerts-rule-clear-after", 1, 1)),
         _field(_("Escalate after minutes (0: never)"),

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from dashboard.alerts import AlertsInputError, ensure_default_rules, evaluate_diagnosis
 from dashboard.alerts.engine import evaluate_periodic
 from dashboard.alerts.messages import shown
-from dashboard.alerts.rules import normalize_params
+from dashboard.alerts.rules import describe_params, normalize_params
 from dashboard.core.database import session_scope
 from dashboard.core.i18n import in_language
 from dashboard.core.models import AlertRule, Compressor
@@ -51,6 +51,42 @@ def test_health_status_rule_fires_at_its_level_and_clears_after_hysteresis(sqlit
             evaluate_diagnosis(s, diagnosis(s, cid, T0 + minutes(i), status="healthy"),
                                T0 + minutes(i))
         assert _state(s, cid) == [("resolved", "critical")]
+
+
+def test_a_rule_confirmed_over_clips_ignores_one_odd_clip_and_fires_on_the_next(sqlite_env):
+    env = sqlite_env
+    cid = env.comp()
+    with session_scope(env.server) as s:
+        add_rule(s, env.org(), "health_status", {"level": "warning", "confirm_after": 2})
+        at = [T0 + minutes(i) for i in range(6)]
+        # One odd clip between healthy ones: nobody is alerted.
+        evaluate_diagnosis(s, diagnosis(s, cid, at[0], status="healthy"), at[0])
+        assert evaluate_diagnosis(s, diagnosis(s, cid, at[1], status="warning"), at[1]) == []
+        evaluate_diagnosis(s, diagnosis(s, cid, at[2], status="healthy"), at[2])
+        assert evaluate_diagnosis(s, diagnosis(s, cid, at[3], status="warning"), at[3]) == []
+        assert _state(s, cid) == []
+        # The second in a row opens it; later ones fold into it at once.
+        fired = evaluate_diagnosis(s, diagnosis(s, cid, at[4], status="warning"), at[4])
+        assert [a.compressor_id for a in fired] == [cid]
+        assert len(evaluate_diagnosis(s, diagnosis(s, cid, at[5], status="critical"),
+                                      at[5])) == 1
+        assert _state(s, cid) == [("open", "critical")]
+        assert "2" in describe_params("health_status", {"level": "warning",
+                                                        "confirm_after": 2})
+
+
+def test_the_default_health_rule_waits_for_a_second_clip(sqlite_env):
+    env = sqlite_env
+    cid = env.comp()
+    with session_scope(env.server) as s:
+        ensure_default_rules(s, env.org())
+        health = s.scalar(sa.select(AlertRule).where(AlertRule.kind == "health_status"))
+        assert health.params["confirm_after"] == 2
+        evaluate_diagnosis(s, diagnosis(s, cid, T0, status="warning"), T0)
+        assert not [a for a in alerts_of(s, cid) if a.rule_id == health.id]
+        evaluate_diagnosis(s, diagnosis(s, cid, T0 + minutes(5), status="warning"),
+                           T0 + minutes(5))
+        assert [a.rule_id for a in alerts_of(s, cid) if a.rule_id == health.id] == [health.id]
 
 
 def test_fault_probability_rule_fires_above_threshold_for_any_or_one_fault(sqlite_env):

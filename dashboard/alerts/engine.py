@@ -188,6 +188,24 @@ def apply_verdict(session: Session, rule: AlertRule, params: RuleParams,
     return None
 
 
+def _confirmed(session: Session, rule: AlertRule, params: RuleParams,
+               diagnosis: Diagnosis) -> bool:
+    """A diagnosis rule with ``confirm_after`` N opens its alert only when the N-1
+    diagnoses before this one met the condition too; an open alert folds at once."""
+    needed = getattr(params, "confirm_after", 1) - 1
+    if needed <= 0 or active_alert(session, diagnosis.compressor_id, rule.id) is not None:
+        return True
+    if diagnosis.id is None:
+        session.flush()
+    earlier = session.scalars(
+        sa.select(Diagnosis)
+        .where(Diagnosis.compressor_id == diagnosis.compressor_id,
+               Diagnosis.id != diagnosis.id, Diagnosis.ts <= diagnosis.ts)
+        .order_by(Diagnosis.ts.desc(), Diagnosis.id.desc()).limit(needed)).all()
+    return len(earlier) == needed and all(
+        judge_diagnosis(params, d).state == FIRING for d in earlier)
+
+
 def evaluate_diagnosis(session: Session, diagnosis: Diagnosis, now: dt.datetime) -> list[Alert]:
     """Judge a freshly written diagnosis against its organisation's diagnosis rules
     (health status, fault probability, anomaly). Call it in the transaction that wrote
@@ -202,6 +220,8 @@ def evaluate_diagnosis(session: Session, diagnosis: Diagnosis, now: dt.datetime)
             continue
         verdict = (judge_degrading(params, compressor) if isinstance(params, DegradingParams)
                    else judge_diagnosis(params, diagnosis))
+        if verdict.state == FIRING and not _confirmed(session, rule, params, diagnosis):
+            verdict = Verdict(PENDING, verdict.detail)
         alert = apply_verdict(session, rule, params, compressor, verdict, now)
         if alert is not None:
             fired.append(alert)

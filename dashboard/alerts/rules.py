@@ -65,16 +65,22 @@ class _CommonParams(BaseModel):
         return levels
 
 
-class HealthStatusParams(_CommonParams):
+class _DiagnosisParams(_CommonParams):
+    # Diagnoses in a row that must meet the condition before the alert opens: one odd
+    # clip (a door slam, a forklift passing) then shows in the app but alerts nobody.
+    confirm_after: int = Field(1, ge=1, le=20)
+
+
+class HealthStatusParams(_DiagnosisParams):
     level: Literal["watch", "warning", "critical"] = "warning"
 
 
-class FaultProbabilityParams(_CommonParams):
+class FaultProbabilityParams(_DiagnosisParams):
     fault: str = Field(ANY_FAULT, min_length=1, max_length=60)
     threshold: float = Field(0.8, gt=0.0, lt=1.0)
 
 
-class AnomalyParams(_CommonParams):
+class AnomalyParams(_DiagnosisParams):
     # None: trust the baseline's own threshold (Diagnosis.is_anomaly).
     score_above: float | None = Field(None, ge=0.0)
 
@@ -165,6 +171,14 @@ def describe_params(kind: str, params: dict[str, Any]) -> str:
         p = parse_params(kind, params)
     except AlertsInputError:
         return _("(invalid settings)")
+    condition = _describe_condition(p)
+    if isinstance(p, _DiagnosisParams) and p.confirm_after > 1:
+        return _("%(condition)s, %(count)s clips in a row", condition=condition,
+                 count=p.confirm_after)
+    return condition
+
+
+def _describe_condition(p: RuleParams) -> str:
     if isinstance(p, HealthStatusParams):
         return _("status ≥ %(level)s", level=_(STATUS_LABELS.get(p.level, p.level)))
     if isinstance(p, FaultProbabilityParams):
