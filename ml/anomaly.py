@@ -162,6 +162,7 @@ class DeviationScorer:
 
     columns: np.ndarray
     two_sided: bool = True
+    top_k: int = TOP_K
     center: np.ndarray | None = None
     scale: np.ndarray | None = None
 
@@ -173,7 +174,7 @@ class DeviationScorer:
     def score(self, X: np.ndarray) -> FamilyScore:
         Z = np.clip((X[:, self.columns] - self.center) / self.scale, -Z_CLIP, Z_CLIP)
         dev = np.abs(Z) if self.two_sided else np.maximum(Z, 0.0)
-        top, worst = _top_mean(dev)
+        top, worst = _top_mean(dev, getattr(self, "top_k", TOP_K))
         rows = np.arange(len(Z))
         return FamilyScore(top * top, self.columns[worst], Z[rows, worst])
 

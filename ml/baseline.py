@@ -20,6 +20,15 @@ Scoring (``method``):
     out-of-fold scores (at least ``CALIBRATION_FLOOR``, for ``hum``
     ``FAMILY_CALIBRATION_FLOOR``); the clip's score is the **largest** of these
     ratios, so one strongly deviating family is never diluted by the others.
+``"families_tail"`` (round 3, opt-in)
+    The same six families plus ``spectrum`` (the log-mel Mahalanobis distance,
+    floored at 2), deviation / impulse on the mean of the top 2 |z|, and each
+    family's score turned into a ratio of **tail probabilities** on its own
+    out-of-fold scores (``ml.calibration.TailCalibration``: empirical survival,
+    Pareto tail above the top fifth; 1 at the family's 95 % quantile), so equal
+    ratios mean equal rarity among the baseline's clips. Better on every split of
+    bench/detection.py, but it fails drift tests (tests/ml/test_ml_drift.py), so
+    it is not the default (ml/README.md, "Figures (round 3)").
 ``"mahalanobis"``
     The ``features-1`` default: the ``subspace`` family alone, one state.
 ``"logmel_mahalanobis"``
@@ -48,12 +57,15 @@ from typing import Any
 import numpy as np
 
 from ml.anomaly import line_frequency
+from ml.calibration import TailCalibration, upper_quantile
 from ml.drift import DriftPolicy, UpdateResult, update_baseline
 from ml.features import FEATURE_NAMES, FEATURE_SET_ID, N_FEATURES
 from ml.states import StateModel
 
 METHOD_FAMILIES: dict[str, tuple[str, ...]] = {
     "families": ("subspace", "deviation", "impulse", "lines", "mains", "hum"),
+    "families_tail": ("subspace", "deviation", "impulse", "lines", "mains", "hum",
+                      "spectrum"),
     "mahalanobis": ("subspace",),
     "logmel_mahalanobis": ("logmel_mahalanobis",),
 }
@@ -63,9 +75,18 @@ MIN_BASELINE_CLIPS = 8
 CALIBRATION_FLOOR = 0.5  # family scores are squared z-like: below 0.7 sigma is no evidence
 TYPICAL_HEALTHY_RATIO = 0.3  # where score() puts the median healthy clip (x threshold)
 MAX_SHAPE = 6.0
-FAMILY_CALIBRATION_FLOOR: dict[str, float] = {"hum": 3.0}
+FAMILY_CALIBRATION_FLOOR: dict[str, float] = {"hum": 3.0, "spectrum": 2.0}
 """``hum`` is the largest of ~100 cells: one cell must stand 1.7 spreads above its
-reference before it counts, whatever a few dozen baseline clips' tail says."""
+reference before it counts, whatever a few dozen baseline clips' tail says.
+``spectrum`` (log-mel Mahalanobis / bands) is very sensitive to the slow drift of a
+machine's band levels, which out-of-fold clips of one stretch of recording do not
+show: a mean squared distance of 2 (1.4 robust spreads per band) is its least
+evidence (1.0 let a gradually mixed-in idle state through tests/ml/test_ml_drift.py)."""
+TAIL_METHODS: dict[str, int] = {"families_tail": 2}
+"""Methods whose families are calibrated by tail probability (``TailCalibration``),
+with the ``top_k`` of their deviation / impulse families (round 3, opt-in: measured
+better on bench/detection.py, but not the default because it breaks drift tests;
+ml/README.md, "Figures (round 3)"). The others divide by the 95 % quantile."""
 
 HEALTH_LEVELS = ("healthy", "watch", "warning", "critical")
 LEVEL_CUTOFFS = {"healthy": 70.0, "watch": 45.0, "warning": 20.0}
@@ -77,18 +98,6 @@ def oof_folds(n: int, folds: int) -> np.ndarray:
     return np.arange(n) % max(1, min(folds, n))
 
 
-def upper_quantile(scores: np.ndarray, q: float) -> float:
-    """The ``q`` quantile of positive scores read from a log-normal fit of their upper
-    half (median and 50-90 % spread of the logs): steadier than the empirical
-    quantile of 20-100 out-of-fold scores, whose top few values decide it."""
-    from scipy.stats import norm
-
-    logs = np.log(np.maximum(np.asarray(scores, dtype=np.float64), 1e-12))
-    med = float(np.median(logs))
-    spread = (float(np.quantile(logs, 0.9)) - med) / norm.ppf(0.9)
-    return float(np.exp(med + norm.ppf(q) * max(spread, 0.0)))
-
-
 @dataclass
 class _Fitted:
     """One fitted state model with its calibration and threshold."""
@@ -98,10 +107,14 @@ class _Fitted:
     threshold: float
     oof_scores: np.ndarray  # raw (largest calibrated family score)
     shape: float = 1.0
+    tails: dict[str, TailCalibration] | None = None  # None: baselines fitted before round 3
 
     def ratios(self, X: np.ndarray) -> tuple[dict[str, np.ndarray], Any, np.ndarray]:
         scores, states = self.model.score(X)
-        ratios = {f: s.scores / self.calibration[f] for f, s in scores.items()}
+        if self.tails is not None:
+            ratios = {f: self.tails[f].ratio(s.scores) for f, s in scores.items()}
+        else:
+            ratios = {f: s.scores / self.calibration[f] for f, s in scores.items()}
         return ratios, scores, states
 
     def score(self, X: np.ndarray) -> np.ndarray:
@@ -110,25 +123,30 @@ class _Fitted:
 
 
 def _fit(X: np.ndarray, families: tuple[str, ...], per_state: bool, folds: int,
-         quantile: float, margin: float) -> _Fitted:
+         quantile: float, margin: float, tail: bool = False,
+         top_k: int | None = None) -> _Fitted:
     fold_of = oof_folds(len(X), folds)
     oof = {f: np.empty(len(X)) for f in families}
     for k in np.unique(fold_of):
         held = fold_of == k
-        scores, _ = StateModel(families, per_state).fit(X[~held]).score(X[held])
+        scores, _ = StateModel(families, per_state, top_k).fit(X[~held]).score(X[held])
         for f in families:
             oof[f][held] = scores[f].scores
-    calibration = {f: max(upper_quantile(oof[f], quantile),
-                          FAMILY_CALIBRATION_FLOOR.get(f, CALIBRATION_FLOOR))
-                   for f in families}
-    combined = np.max(np.vstack([oof[f] / calibration[f] for f in families]), axis=0)
+    floor = {f: FAMILY_CALIBRATION_FLOOR.get(f, CALIBRATION_FLOOR) for f in families}
+    calibration = {f: max(upper_quantile(oof[f], quantile), floor[f]) for f in families}
+    tails = {f: TailCalibration.fit(oof[f], quantile, floor[f]) for f in families} \
+        if tail else None
+    if tails is not None:
+        combined = np.max(np.vstack([tails[f].ratio(oof[f]) for f in families]), axis=0)
+    else:
+        combined = np.max(np.vstack([oof[f] / calibration[f] for f in families]), axis=0)
     threshold = float(margin * upper_quantile(combined, quantile))
     typical = float(np.median(combined)) / threshold
     shape = 1.0
     if TYPICAL_HEALTHY_RATIO < typical < 1.0:
         shape = float(np.clip(np.log(TYPICAL_HEALTHY_RATIO) / np.log(typical), 1.0, MAX_SHAPE))
-    return _Fitted(StateModel(families, per_state).fit(X), calibration, threshold, combined,
-                   shape)
+    return _Fitted(StateModel(families, per_state, top_k).fit(X), calibration, threshold, combined,
+                   shape, tails)
 
 
 @dataclass
@@ -177,9 +195,10 @@ class Baseline:
         return self
 
     def _fit_rows(self, X: np.ndarray) -> _Fitted:
-        per_state = self.method == "families" and self.per_state
+        per_state = self.method in ("families", "families_tail") and self.per_state
         return _fit(X, METHOD_FAMILIES[self.method], per_state, self.folds, self.quantile,
-                    self.margin)
+                    self.margin, tail=self.method in TAIL_METHODS,
+                    top_k=TAIL_METHODS.get(self.method))
 
     def _publish(self, n: int) -> None:
         current = self._current
@@ -203,6 +222,9 @@ class Baseline:
 
     @property
     def families(self) -> tuple[str, ...]:
+        """The evidence families this baseline scores with (those it was fitted with)."""
+        if self._current is not None:
+            return tuple(self._current.model.families)
         return METHOD_FAMILIES[self.method]
 
     # ------------------------------------------------------------------ scoring

@@ -32,9 +32,11 @@ from ml.drift import DriftPolicy
 from ml.features import extract_features_batch
 from ml.synthetic import FAULT_GENERATORS, make_fault, mix_at_snr
 
-COMPARED_METHODS = ("families", "logmel_mahalanobis", "mahalanobis")
-"""The new default, the plain reference, the ``features-1`` default."""
-METHOD_LABELS = {"families": "new (families)", "logmel_mahalanobis": "plain log-mel Mahalanobis",
+COMPARED_METHODS = ("families", "families_tail", "logmel_mahalanobis", "mahalanobis")
+"""The default, the round-3 tail-calibrated option, the plain reference, the ``features-1``
+default."""
+METHOD_LABELS = {"families": "new (families)", "families_tail": "tail-calibrated (round 3)",
+                 "logmel_mahalanobis": "plain log-mel Mahalanobis",
                  "mahalanobis": "features-1 subspace", "families+update": "new + drift update"}
 REPORTED_SPLITS = ("chronological", "held_out_minute", "blocked")
 DEVELOPMENT = {"split": "blocked and early (first quarter -> second quarter)", "seed": 1}

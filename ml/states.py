@@ -11,12 +11,14 @@ recordings far worse (ml/README.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ml.anomaly import (
     DEVIATION_COLUMNS,
     IMPULSE_COLUMNS,
+    TOP_K,
     DeviationScorer,
     FamilyScore,
     HumScorer,
@@ -77,12 +79,14 @@ def assign_states(X: np.ndarray, center: np.ndarray, scale: np.ndarray,
 
 FAMILY_SCORERS = {
     "subspace": SubspaceScorer,
-    "deviation": lambda: DeviationScorer(DEVIATION_COLUMNS),
-    "impulse": lambda: DeviationScorer(IMPULSE_COLUMNS, two_sided=False),
+    "deviation": lambda top_k=TOP_K: DeviationScorer(DEVIATION_COLUMNS, top_k=top_k),
+    "impulse": lambda top_k=TOP_K: DeviationScorer(IMPULSE_COLUMNS, two_sided=False,
+                                                   top_k=top_k),
     "lines": LineScorer,
     "mains": MainsScorer,
     "hum": HumScorer,
     "logmel_mahalanobis": LogmelMahalanobisScorer,
+    "spectrum": LogmelMahalanobisScorer,  # the same score as an evidence family
 }
 """Family name -> scorer factory."""
 
@@ -93,6 +97,7 @@ class StateModel:
 
     families: tuple[str, ...]
     per_state: bool = True
+    top_k: int | None = None  # deviation / impulse: mean of the top_k largest z (None: TOP_K)
     center: np.ndarray | None = None
     scale: np.ndarray | None = None
     centroids: np.ndarray | None = None
@@ -106,9 +111,14 @@ class StateModel:
             self.center = np.zeros(len(STATE_COLUMNS))
             self.scale = np.ones(len(STATE_COLUMNS))
             self.centroids = np.zeros((1, len(STATE_COLUMNS)))
-        self.scorers = [{f: FAMILY_SCORERS[f]().fit(X[labels == s]) for f in self.families}
+        self.scorers = [{f: self._scorer(f).fit(X[labels == s]) for f in self.families}
                         for s in range(len(self.centroids))]
         return self
+
+    def _scorer(self, family: str) -> Any:
+        if self.top_k is not None and family in ("deviation", "impulse"):
+            return FAMILY_SCORERS[family](self.top_k)
+        return FAMILY_SCORERS[family]()
 
     @property
     def n_states(self) -> int:

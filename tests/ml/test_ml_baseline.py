@@ -163,3 +163,32 @@ def test_a_new_150_hz_line_is_found_by_the_line_comparison() -> None:
     info = baseline.explain(hum[0])
     assert info["family"] in ("lines", "mains", "hum")  # 150 Hz = 3 x 50 Hz
     assert info["line_hz"] == pytest.approx(150.0, abs=1.0)
+
+
+def test_tail_calibration_reads_a_pareto_tail_and_ranks_by_rarity() -> None:
+    from ml.calibration import TailCalibration
+
+    rng = np.random.default_rng(0)
+    heavy = rng.pareto(1.0, 400) + 1.0  # index 1: healthy clips already reach far
+    light = rng.pareto(4.0, 400) + 1.0
+    th, tl = TailCalibration.fit(heavy, 0.95, 0.0), TailCalibration.fit(light, 0.95, 0.0)
+    assert th.alpha == pytest.approx(1.0, rel=0.3) and tl.alpha == pytest.approx(4.0, rel=0.3)
+    # 1 at the family's own 95 % quantile, monotone above
+    assert th.ratio(np.array([np.quantile(heavy, 0.95)]))[0] == pytest.approx(1.0, rel=0.25)
+    v = np.linspace(1.0, 50.0, 50)
+    assert np.all(np.diff(th.ratio(v)) >= 0)
+    # the same 3 x the 95 % quantile is far rarer (a larger ratio) in the light family
+    r_heavy = th.ratio(np.array([3 * np.quantile(heavy, 0.95)]))[0]
+    r_light = tl.ratio(np.array([3 * np.quantile(light, 0.95)]))[0]
+    assert r_light > 5 * r_heavy
+
+
+def test_the_tail_calibrated_method_keeps_single_feature_shifts_and_false_alarms() -> None:
+    X = _normal_rows(80, 0)
+    baseline = Baseline(method="families_tail").fit(X)
+    assert baseline.is_anomaly(_normal_rows(200, 1)).mean() <= 0.08
+    shifted = _normal_rows(50, 2)
+    j = FEATURE_NAMES.index("imp_low_rate_hz")
+    shifted[:, j] += 6.0 * X[:, j].std()
+    assert baseline.is_anomaly(shifted).mean() >= 0.9
+    assert baseline.explain(shifted[0])["family"] == "impulse"
