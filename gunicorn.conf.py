@@ -27,6 +27,19 @@ max_requests_jitter = 10000
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The master's pid, read by deploy/deploy.sh and by systemd (PIDFile= in
+# deploy/systemd/signalcraft-web.service: keep the two equal). During a USR2 reload the
+# new master writes "<pidfile>.2"; deploy.sh puts its pid under the plain name before
+# stopping the old master, so systemd follows the master that remains.
+pidfile = os.environ.get("GUNICORN_PIDFILE") or None
+
+
+def pre_exec(server):
+    # USR2 re-executes sys.executable, the python of the release that started first;
+    # the new master must run on the venv of the release `current` points to now.
+    python = os.path.join(server.START_CTX["cwd"], ".venv", "bin", "python")
+    if os.path.exists(python):
+        server.START_CTX[0] = python
 
 
 def on_starting(server):
