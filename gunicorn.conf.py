@@ -51,6 +51,18 @@ def on_starting(server):
             os.unlink(os.path.join(path, name))
 
 
+def post_worker_init(worker):
+    # One request through the app before this worker takes connections: Dash sets
+    # itself up on the first request (a before_request hook), and several threads
+    # arriving at once in a fresh worker raced in it (a 500 seen after a USR2 reload:
+    # "dictionary changed size during iteration" in Dash's _setup_server).
+    from werkzeug.test import Client
+
+    status = Client(worker.wsgi).get("/healthz").status_code
+    if status != 200:
+        worker.log.warning("warm-up request: /healthz answered %s", status)
+
+
 def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

@@ -60,6 +60,18 @@ def test_systemd_pidfile_is_the_one_gunicorn_and_deploy_sh_use():
     assert _gunicorn_conf({"GUNICORN_PIDFILE": ""})["pidfile"] is None  # a dev run writes none
 
 
+def test_a_gunicorn_worker_sets_the_app_up_before_taking_connections(dash_app):
+    # The app's first request sets Dash up; run concurrently by a fresh worker's
+    # threads it raced (a 500 during a reload), so gunicorn sends one request first.
+    class Worker:
+        wsgi = dash_app.server
+        log = None
+
+    assert not dash_app._got_first_request["setup_server"]
+    _gunicorn_conf({})["post_worker_init"](Worker)
+    assert dash_app._got_first_request["setup_server"]
+
+
 def test_usr2_reexec_runs_the_python_of_the_release_current_points_to(tmp_path):
     release = tmp_path / "releases" / "r2"
     (release / ".venv" / "bin").mkdir(parents=True)
