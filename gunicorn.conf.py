@@ -27,6 +27,19 @@ max_requests_jitter = 10000
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The master's pid, read by deploy/deploy.sh and by systemd (PIDFile= in
+# deploy/systemd/signalcraft-web.service: keep the two equal). During a USR2 reload the
+# new master writes "<pidfile>.2"; deploy.sh puts its pid under the plain name before
+# stopping the old master, so systemd follows the master that remains.
+pidfile = os.environ.get("GUNICORN_PIDFILE") or None
+
+
+def pre_exec(server):
+    # USR2 re-executes sys.executable, the python of the release that started first;
+    # the new master must run on the venv of the release `current` points to now.
+    python = os.path.join(server.START_CTX["cwd"], ".venv", "bin", "python")
+    if os.path.exists(python):
+        server.START_CTX[0] = python
 
 
 def on_starting(server):
@@ -36,6 +49,18 @@ def on_starting(server):
         os.makedirs(path, exist_ok=True)
         for name in os.listdir(path):
             os.unlink(os.path.join(path, name))
+
+
+def post_worker_init(worker):
+    # One request through the app before this worker takes connections: Dash sets
+    # itself up on the first request (a before_request hook), and several threads
+    # arriving at once in a fresh worker raced in it (a 500 seen after a USR2 reload:
+    # "dictionary changed size during iteration" in Dash's _setup_server).
+    from werkzeug.test import Client
+
+    status = Client(worker.wsgi).get("/healthz").status_code
+    if status != 200:
+        worker.log.warning("warm-up request: /healthz answered %s", status)
 
 
 def child_exit(server, worker):

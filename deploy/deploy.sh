@@ -13,7 +13,8 @@
 # suit the running release too: add columns first, drop them a release later); point
 # `current` at it; reload gunicorn: USR2 starts a new master on the new code beside the
 # old one (both share the listening socket); once /readyz is answered by the new
-# release the old master gets QUIT and finishes its requests in flight. If the new
+# release the old master gets TERM (gunicorn's graceful stop: its workers stop
+# accepting and finish the requests in flight; QUIT would be the quick stop). If the new
 # master dies or never becomes ready, it is stopped, `current` points back and the old
 # master, which never stopped serving, carries on: the deploy fails (exit 1).
 # Older releases beyond $SIGNALCRAFT_KEEP_RELEASES (default 5) are removed.
@@ -109,7 +110,14 @@ if [ -z "$new_pid" ] || [ $SECONDS -ge $deadline ]; then
 fi
 
 log "release $release_id ready (master $new_pid); stopping the old master $old_pid"
-kill -QUIT "$old_pid"
+# The plain pidfile names the new master before the old one exits: a supervisor that
+# reads it when its main process exits (systemd's PIDFile=) follows the new master.
+# gunicorn's old master removes the file only while it holds its own pid.
+printf '%s\n' "$new_pid" > "$pidfile.tmp" && mv -f "$pidfile.tmp" "$pidfile"
+# TERM, not QUIT: for gunicorn QUIT is the quick shutdown, whose workers exit from the
+# signal handler at whatever point their loop is at, e.g. between accept() and handing
+# the connection to a thread, which the client sees as a reset.
+kill -TERM "$old_pid"
 for _ in $(seq 1 120); do kill -0 "$old_pid" 2>/dev/null || break; sleep 0.5; done
 
 # Readiness once more, now that only the new release answers.

@@ -4,6 +4,7 @@ the registration step of a new Kakao account, and every refusal."""
 
 from __future__ import annotations
 
+import html
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -129,6 +130,33 @@ def test_kakao_links_existing_account_by_verified_email(client, kakao, kakao_app
     kakao.accounts[77].email = "changed@elsewhere.kr"
     assert kakao_login(client, kakao).headers["Location"] == "/"
     assert user(kakao_app, kakao_id="77").email == email
+
+
+def test_kakao_login_of_a_suspended_organisation_is_refused_at_the_callback(
+        client, kakao, kakao_app):
+    from dashboard.accounts.operators import SUSPENDED_MESSAGE
+    from dashboard.core.i18n import gettext, in_language
+    from dashboard.core.models import utcnow
+
+    world = World(kakao_app)
+    email = world.users["A-manager"]
+    with session_scope(kakao_app) as s:
+        s.get(Organization, world.org_ids["A"]).suspended_at = utcnow()
+    kakao.add_account(78, email, "Manager")
+    kakao.login_as(78)
+    resp = kakao_login(client, kakao)
+    # the callback itself refuses, with the password login's message, and signs no one in
+    assert resp.status_code == 403
+    with kakao_app.test_request_context("/"):
+        messages = set()
+        for language in ("en", "ko"):
+            with in_language(language):
+                messages.add(gettext(SUSPENDED_MESSAGE))
+    page = html.unescape(resp.get_data(as_text=True))
+    assert any(m in page for m in messages), page[:2000]
+    assert client.get("/").status_code == 302  # not logged in: sent to the login page
+    assert ("login.failure", "suspended") in audit_actions(kakao_app)
+    assert ("login.success", None) not in audit_actions(kakao_app)
 
 
 def test_unverified_kakao_email_neither_links_nor_creates(client, kakao, kakao_app):

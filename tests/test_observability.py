@@ -93,3 +93,60 @@ def test_grafana_dashboard_charts_only_metrics_the_app_exports(client):
             for name in re.findall(r"signalcraft_[a-z_]+", target["expr"]):
                 base = re.sub(r"_(bucket|total)$", "", name)
                 assert base in body, (panel["title"], name)
+
+
+def test_metrics_count_and_time_each_scheduler_job(client):
+    import re
+    import threading
+    import time
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from dashboard.app.scheduler import instrument_jobs
+
+    ran = {"tick": threading.Event(), "boom": threading.Event()}
+
+    def tick():
+        ran["tick"].set()
+
+    def boom():
+        ran["boom"].set()
+        raise RuntimeError("job failed")
+
+    def slow():
+        time.sleep(0.6)
+
+    scheduler = BackgroundScheduler(daemon=True)
+    scheduler.add_job(tick, "date", id="test-tick")
+    scheduler.add_job(boom, "date", id="test-boom")
+    scheduler.add_job(slow, "interval", seconds=0.1, id="test-slow", max_instances=1)
+    instrument_jobs(scheduler)
+    scheduler.start()
+    try:
+        assert ran["tick"].wait(10) and ran["boom"].wait(10)
+        time.sleep(1.0)  # slow's next runs find it still running: skipped
+    finally:
+        scheduler.shutdown(wait=True)
+
+    body = client.get("/metrics").get_data(as_text=True)
+
+    def sample(name: str, **labels: str) -> float:
+        wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        for line in body.splitlines():
+            match = re.match(r"(\w+)\{(.*)\} (\S+)$", line)
+            if match and match[1] == name and match[2] == wanted:
+                return float(match[3])
+        return 0.0
+
+    assert sample("signalcraft_job_runs_total", job="test-tick", outcome="success") == 1
+    assert sample("signalcraft_job_runs_total", job="test-tick", outcome="failure") == 0
+    assert sample("signalcraft_job_runs_total", job="test-boom", outcome="failure") == 1
+    assert sample("signalcraft_job_runs_total", job="test-boom", outcome="success") == 0
+    assert sample("signalcraft_job_runs_total", job="test-slow", outcome="missed") >= 1
+    assert sample("signalcraft_job_seconds_count", job="test-tick") == 1
+    assert sample("signalcraft_job_seconds_count", job="test-boom") == 1
+    assert sample("signalcraft_job_seconds_sum", job="test-slow") >= 0.5
+    slow_runs = sample("signalcraft_job_seconds_bucket", job="test-slow", le="+Inf")
+    assert slow_runs >= 1
+    assert sample("signalcraft_job_seconds_bucket", job="test-slow", le="1.0") == slow_runs
+    assert sample("signalcraft_job_seconds_bucket", job="test-slow", le="0.5") == 0

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.accounts.audit import record_audit
 from dashboard.accounts.auth import ONBOARDING_PATH, safe_next
+from dashboard.accounts.operators import SUSPENDED_MESSAGE, is_operator, org_suspended
 from dashboard.accounts.users import AccountError, user_by_email
 from dashboard.core.database import db_session
 from dashboard.core.i18n import _, current_language
@@ -322,6 +323,13 @@ def _sign_in(user: User) -> Any:
                                                              "reason": "disabled"})
         db.commit()
         flash(_("This account is disabled."), "danger")
+        return render_template("login.html", email=""), 403
+    if org_suspended(db, user.org_id) and not is_operator(user):
+        # refused here, as the password login is, not only on the next request
+        record_audit(db, user, "login.failure", user.email, {"method": "kakao",
+                                                             "reason": "suspended"})
+        db.commit()
+        flash(_(SUSPENDED_MESSAGE), "danger")
         return render_template("login.html", email=""), 403
     login_user(user)
     user.last_login_at = utcnow()

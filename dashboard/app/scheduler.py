@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import threading
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
@@ -16,6 +17,7 @@ from dashboard.alerts import register_jobs
 from dashboard.analysis.queue import run_analysis_batch, worker_id
 from dashboard.analysis.registry import active_version, load_version
 from dashboard.core.database import session_scope
+from dashboard.core.observability import count_missed_job, timed_job
 from dashboard.fleet.activity import OFFLINE_CHECK_SECONDS, publish_gone_offline
 from dashboard.fleet.partitions import run_maintenance
 
@@ -34,6 +36,14 @@ def warm_up(app: Flask) -> None:
         warm_ml(model)
     except Exception:  # a broken model must not stop the server; analysis logs it later
         log.exception("warm-up failed")
+
+
+def instrument_jobs(scheduler: BackgroundScheduler) -> None:
+    """Every job added so far counted and timed in /metrics under its id (runs by
+    outcome, a duration histogram); skipped runs counted too. Call before start()."""
+    for job in scheduler.get_jobs():
+        job.modify(func=timed_job(job.id, job.func))
+    scheduler.add_listener(count_missed_job, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
 
 
 def start_scheduler(app: Flask, analysis: bool = True) -> BackgroundScheduler:
@@ -58,6 +68,7 @@ def start_scheduler(app: Flask, analysis: bool = True) -> BackgroundScheduler:
     scheduler.add_job(publish_gone_offline, "interval", seconds=OFFLINE_CHECK_SECONDS,
                       args=[app], id="live-offline", name="tell pages of devices gone offline")
     register_jobs(scheduler, app)
+    instrument_jobs(scheduler)
     if analysis:
         threading.Thread(target=warm_up, args=(app,), name="signalcraft-warmup",
                          daemon=True).start()

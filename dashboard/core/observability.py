@@ -18,6 +18,8 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,9 +49,40 @@ LIVE_STREAMS = Gauge("signalcraft_live_streams", "Browser event streams open",
                      multiprocess_mode="livesum")
 LIVE_EVENTS = Counter("signalcraft_live_events_sent_total", "Events written to browser streams")
 ANALYSES = Counter("signalcraft_analyses_total", "Recordings analysed", ["outcome"])
+JOB_RUNS = Counter("signalcraft_job_runs_total", "Scheduler job runs by job and outcome",
+                   ["job", "outcome"])
+JOB_SECONDS = Histogram("signalcraft_job_seconds", "Time one scheduler job run took", ["job"],
+                        buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
 REQUEST_SECONDS = Histogram("signalcraft_http_request_seconds", "HTTP request latency",
                             ["route", "method", "status"],
                             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+
+def timed_job(job: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` counted in JOB_RUNS (success or failure; the exception still reaches the
+    scheduler, which logs it) and timed in JOB_SECONDS under the job's id."""
+
+    @wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            result = func(*args, **kwargs)
+        except BaseException:
+            JOB_RUNS.labels(job, "failure").inc()
+            raise
+        else:
+            JOB_RUNS.labels(job, "success").inc()
+            return result
+        finally:
+            JOB_SECONDS.labels(job).observe(time.perf_counter() - started)
+
+    return run
+
+
+def count_missed_job(event: Any) -> None:
+    """An APScheduler listener: a run skipped (missed its time, or the previous run of
+    the same job still going) is counted as outcome "missed"."""
+    JOB_RUNS.labels(event.job_id, "missed").inc()
 
 
 class JsonFormatter(logging.Formatter):
