@@ -147,17 +147,21 @@ def test_a_throttled_simulated_device_keeps_its_readings_and_delivers_them_later
     from firmware.simulator import DeviceState, Simulator
     from tests.live_server import serve
 
-    app = make_app(tmp_path, DEVICE_RATE_LIMIT="2 per second")
+    app = make_app(tmp_path, DEVICE_RATE_LIMIT="2 per 2 seconds")
     world = World(app)
     device = DeviceState(token=world.tokens[world.compressors["A"][0]], name="d", seed=3)
     with serve(app) as url:
         sim = Simulator(url, [device], clip_interval=None, firmware_interval=None)
         outcomes = []
+        # The windows are aligned to the clock: start just after a boundary, so the four
+        # posts fall in one window (across one, the older count is weighted down and a
+        # third could pass).
+        time.sleep(2.0 - time.time() % 2.0 + 0.02)
         for _ in range(4):
             device.pending.append({"seq": device.next_seq(), "metrics": {"current_a": 1.0}})
             outcomes.append(sim.post_readings(device))
         assert outcomes == [True, True, False, False] and len(device.pending) == 2
-        time.sleep(2.1)  # two whole windows: the sliding count is empty again
+        time.sleep(4.1)  # two whole windows: the sliding count is empty again
         assert sim.post_readings(device) and not device.pending
     assert reading_count(app) == 4  # none lost, none doubled
 
