@@ -18,7 +18,8 @@ RUN pip install --upgrade "pip>=25.3" \
 
 COPY --chown=signalcraft:signalcraft . .
 USER signalcraft
-ENV SIGNALCRAFT_INSTANCE_PATH=/app/instance GUNICORN_BIND=0.0.0.0:8050
+ENV SIGNALCRAFT_INSTANCE_PATH=/app/instance GUNICORN_BIND=0.0.0.0:8050 \
+    GUNICORN_ACCESS_LOG=-
 EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8050/healthz').status != 200)"
 CMD ["sh", "-c", "flask --app wsgi db-upgrade && exec gunicorn -c gunicorn.conf.py wsgi:server"]

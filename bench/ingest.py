@@ -73,12 +73,12 @@ def start_gunicorn(url: str, instance: str, port: int, app_root: Path = ROOT) ->
     # The senders go back to back, far faster per token than a device's one call a
     # second: the per-token limit is raised (still counted, so its cost is measured).
     env = dict(os.environ, DATABASE_URL=url, SIGNALCRAFT_INSTANCE_PATH=instance,
-               SECRET_KEY="b" * 32, LOG_LEVEL="WARNING", GUNICORN_ACCESS_LOG="/dev/null",
+               SECRET_KEY="b" * 32, LOG_LEVEL="WARNING",
                SIGNALCRAFT_DEVICE_RATE_LIMIT="1000000 per second")
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-k", "gthread", "--threads", "8",
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--access-logfile", "/dev/null",
-         "wsgi:server"],
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "-c", str(app_root / "gunicorn.conf.py"), "wsgi:server"],
         cwd=app_root, env=env, start_new_session=True)
     for _ in range(120):
         try:

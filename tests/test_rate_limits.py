@@ -177,3 +177,51 @@ def test_the_demo_devices_pace_stays_well_under_the_default_limit():
     per_window = limit.get_expiry() / sim.reading_interval / sim.batch_every
     per_window += limit.get_expiry() / (sim.clip_interval or 1e9) + 1  # clips, a firmware check
     assert per_window * 4 < limit.amount, per_window
+
+
+def test_memory_limits_start_no_thread_per_call_and_still_expire(tmp_path):
+    """memory:// is served by LeanMemoryStorage (issue 14): limits' own storage started
+    a timer thread on nearly every device call. Counts still expire on time."""
+    import threading
+    import time
+
+    from dashboard.accounts.rate_limits import LeanMemoryStorage
+
+    app = make_app(tmp_path, DEVICE_RATE_LIMIT="5 per 1 second")
+    assert isinstance(app.extensions["sc_limiter"].storage, LeanMemoryStorage)
+    world = World(app)
+    token = world.tokens[world.compressors["A"][0]]
+    client = app.test_client()
+    started = []
+    original = threading.Thread.start
+
+    def counting_start(thread):
+        if isinstance(thread, threading.Timer):
+            started.append(thread)
+        return original(thread)
+
+    threading.Thread.start = counting_start
+    try:
+        codes = []
+        for n in range(8):
+            codes.append(post_reading(client, token, n).status_code)
+            time.sleep(0.02)  # past limits' own 10 ms clean-up timer each time
+    finally:
+        threading.Thread.start = original
+    assert codes[:5] == [201] * 5 and codes[-1] == 429
+    assert len(started) <= 1
+    time.sleep(2.1)  # the previous window weighs nothing any more
+    assert post_reading(client, token, 100).status_code == 201
+
+
+def test_device_calls_carry_no_session_cookie_nor_page_headers(tmp_path):
+    app = make_app(tmp_path)
+    world = World(app)
+    client = app.test_client()
+    resp = post_reading(client, world.tokens[world.compressors["A"][0]], 0)
+    assert resp.status_code == 201
+    assert "Set-Cookie" not in resp.headers
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" not in resp.headers
+    page = client.get("/login")
+    assert "Content-Security-Policy" in page.headers and "X-Frame-Options" in page.headers

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 import time
 from functools import lru_cache
 
@@ -21,6 +22,7 @@ from flask import Response, current_app, jsonify
 from flask_limiter import Limiter
 from flask_login import current_user
 from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 log = logging.getLogger("signalcraft.rate_limits")
@@ -39,6 +41,28 @@ CREDENTIAL_LIMITS = {
     "REGISTER_RATE_LIMIT": "20 per hour",
 }
 LIMITS = {**CALL_LIMITS, **CREDENTIAL_LIMITS}
+
+
+class LeanMemoryStorage(MemoryStorage):
+    """``memory://`` with its clean-up batched once a second. limits' MemoryStorage
+    starts a 10 ms timer thread on a hit whenever none is running, so at a few hundred
+    device calls a second nearly every call started a thread (476 in 561 calls,
+    profiled: 7 % of a device call). Counts check their own expiry when read, so the
+    clean-up only frees memory, and once a second frees it soon enough."""
+
+    STORAGE_SCHEME = ["sc-memory"]
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the parent's private hook
+        if not self.timer.is_alive():
+            self.timer = threading.Timer(1.0, self._MemoryStorage__expire_events)
+            self.timer.daemon = True
+            self.timer.start()
+
+
+def storage_uri(uri: str) -> str:
+    """The limits storage for RATELIMIT_STORAGE_URI: memory:// is served by
+    LeanMemoryStorage, anything else (redis://...) as given."""
+    return "sc-memory://" if uri.startswith("memory://") else uri
 
 
 @lru_cache(maxsize=64)

@@ -15,11 +15,13 @@ import os
 from typing import Any
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard.accounts.rate_limits import CREDENTIAL_LIMITS, retry_after
+from dashboard.accounts.rate_limits import CREDENTIAL_LIMITS, retry_after, storage_uri
+from dashboard.core.paths import DEVICE_API_PREFIX
 
 log = logging.getLogger("signalcraft.security")
 
@@ -41,7 +43,19 @@ def trusted_proxy_count(value: Any) -> int:
         return 0
 
 
+class SessionsExceptDevices(SecureCookieSessionInterface):
+    """Signed-cookie sessions for people; a device call (a bearer token, never a
+    cookie) gets Flask's null session: no serializer built, nothing to save, and any
+    attempt to write one fails loudly instead of setting a cookie on a device."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        if request.path.startswith(DEVICE_API_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_app(server: Flask) -> None:
+    server.session_interface = SessionsExceptDevices()
     proxies = trusted_proxy_count(server.config.get("TRUST_PROXY",
                                                     os.environ.get("TRUST_PROXY")))
     if proxies:
@@ -59,7 +73,7 @@ def init_app(server: Flask) -> None:
     # One limiter per app (tests build many apps); limits are checked explicitly in
     # the views that take credentials, so ordinary page and callback requests pay nothing.
     limiter = Limiter(key_func=get_remote_address, default_limits=[],
-                      storage_uri=server.config["RATELIMIT_STORAGE_URI"])
+                      storage_uri=storage_uri(server.config["RATELIMIT_STORAGE_URI"]))
     limiter.init_app(server)
     server.extensions["sc_limiter"] = limiter
     # flask-limiter's automatic per-request check costs ~0.3 ms; device calls (bearer
@@ -70,7 +84,7 @@ def init_app(server: Flask) -> None:
 
         @server.before_request
         def _rate_limits_except_devices() -> Any:
-            if not request.path.startswith("/api/esp32/"):
+            if not request.path.startswith(DEVICE_API_PREFIX):
                 return check()
             return None
 
@@ -90,6 +104,8 @@ def init_app(server: Flask) -> None:
     @server.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.path.startswith(DEVICE_API_PREFIX):
+            return response  # JSON for devices: nothing to frame, no script to allow
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Content-Security-Policy", content_security_policy(
             _script_hashes(server)))

@@ -27,6 +27,8 @@ from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, force_locale, gettext, lazy_gettext, ngettext
 from flask_login import current_user
 
+from dashboard.core.paths import DEVICE_API_PREFIX
+
 LANGUAGES = ("ko", "en")
 DEFAULT_LANGUAGE = "ko"
 LANGUAGE_COOKIE = "sc_lang"
@@ -106,6 +108,8 @@ def init_app(server: Flask) -> None:
     @server.after_request
     def remember_language(response):
         # ?lang= on a page before login sticks for the next pages (login -> register)
+        if request.path.startswith(DEVICE_API_PREFIX):
+            return response
         lang = request.args.get("lang")
         if lang in LANGUAGES and request.cookies.get(LANGUAGE_COOKIE) != lang:
             response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
