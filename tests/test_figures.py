@@ -166,3 +166,31 @@ def test_time_ranges_resolve_presets_and_refuse_bad_custom_ranges():
                  ("custom", now - dt.timedelta(days=400), now)):
         with pytest.raises(RangeError):
             resolve_range(*args, now=now)
+
+
+def test_the_sensor_chart_built_without_validation_is_what_plotly_validates():
+    """figure_sensors skips plotly's validation (fast_figure, issue 14): the same dicts
+    pass validation unchanged, and the axes are those make_subplots lays out."""
+    import json
+
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    note = ((T0 + pd.Timedelta(minutes=3)).to_pydatetime(), "Belt replaced")
+    fast = figure_sensors(sensor_frame(30), 60, tz="Asia/Seoul", notes=[note],
+                          x_range=(T0.to_pydatetime(), (T0 + pd.Timedelta(hours=1)).to_pydatetime()))
+    validated = go.Figure(fast.to_dict())  # raises on any invalid property
+    assert json.loads(fast.to_json()) == json.loads(validated.to_json())
+    assert isinstance(fast.layout.template.layout.to_plotly_json(), dict)  # resolved, not a name
+    rows = len(METRIC_COLUMNS)
+    reference = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                              subplot_titles=[str(i) for i in range(rows)]).layout
+    for row in range(1, rows + 1):
+        suffix = "" if row == 1 else str(row)
+        ours, theirs = fast.layout[f"yaxis{suffix}"], reference[f"yaxis{suffix}"]
+        assert ours.domain == pytest.approx(theirs.domain) and ours.anchor == theirs.anchor
+        assert fast.layout[f"xaxis{suffix}"].matches == reference[f"xaxis{suffix}"].matches
+        assert fast.layout[f"xaxis{suffix}"].type == "date"
+    titles = [a for a in fast.layout.annotations if not a.hovertext]
+    assert [a.y for a in titles] == pytest.approx([a.y for a in reference.annotations])
+    assert [t.xaxis for t in fast.data[::3]] == ["x"] + [f"x{r}" for r in range(2, rows + 1)]
