@@ -226,7 +226,9 @@ def register(server: Flask) -> None:
     server.cli.add_command(ml_cli)
 
     @server.cli.command("worker")
-    @click.option("--interval", type=float, default=2.0, show_default=True)
+    # An idle worker looks for new clips twice a second: one indexed query, and a clip
+    # waits at most half a second for its diagnosis to start.
+    @click.option("--interval", type=float, default=0.5, show_default=True)
     @click.option("--batch", type=int, default=8, show_default=True)
     def worker(interval: float, batch: int) -> None:
         """Run analysis in the foreground (scale analysis workers separately), and the
