@@ -47,6 +47,27 @@ def test_passwords_are_hashed_with_argon2():
     assert not verify_password(None, "x")
 
 
+def test_the_production_hash_costs_owasp_minimum_and_old_hashes_are_remade_at_login(
+        app, client, world):
+    from argon2 import PasswordHasher
+
+    from dashboard.accounts import auth
+    from dashboard.core.database import session_scope
+    from dashboard.core.models import User
+    from tests.conftest import PASSWORD
+
+    assert "$m=19456,t=2,p=1$" in PasswordHasher(**auth.HASH_PARAMETERS).hash("x")
+    assert auth._hasher.check_needs_rehash(PasswordHasher().hash("x"))  # the old default
+    with session_scope(app) as s:  # a hash made with argon2-cffi's default parameters
+        user = s.scalar(sa.select(User).where(User.email == world.users["A-viewer"]))
+        old = user.password_hash = PasswordHasher().hash(PASSWORD)
+    world.login(client, "A-viewer")
+    with session_scope(app) as s:
+        new = s.scalar(sa.select(User.password_hash).where(User.email == world.users["A-viewer"]))
+    assert new != old and not auth._hasher.check_needs_rehash(new)
+    assert verify_password(new, PASSWORD)
+
+
 def test_login_then_logout(client, world):
     assert client.get("/").status_code == 302
     world.login(client, "A-viewer")

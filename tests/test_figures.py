@@ -177,8 +177,8 @@ def test_the_sensor_chart_built_without_validation_is_what_plotly_validates():
     from plotly.subplots import make_subplots
 
     note = ((T0 + pd.Timedelta(minutes=3)).to_pydatetime(), "Belt replaced")
-    fast = figure_sensors(sensor_frame(30), 60, tz="Asia/Seoul", notes=[note],
-                          x_range=(T0.to_pydatetime(), (T0 + pd.Timedelta(hours=1)).to_pydatetime()))
+    span = (T0.to_pydatetime(), (T0 + pd.Timedelta(hours=1)).to_pydatetime())
+    fast = figure_sensors(sensor_frame(30), 60, tz="Asia/Seoul", notes=[note], x_range=span)
     validated = go.Figure(fast.to_dict())  # raises on any invalid property
     assert json.loads(fast.to_json()) == json.loads(validated.to_json())
     assert isinstance(fast.layout.template.layout.to_plotly_json(), dict)  # resolved, not a name

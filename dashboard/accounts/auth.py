@@ -46,7 +46,13 @@ from dashboard.core.models import ROLE_LABELS, ROLE_RANK, User, utcnow
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
-_hasher = PasswordHasher()
+# argon2id at OWASP's recommended minimum (Password Storage Cheat Sheet: 19 MiB, two
+# passes, one lane): 26 ms of CPU per log-in here, against 178 ms for argon2-cffi's
+# default (64 MiB, three passes, four lanes), which made a shift's log-ins a CPU storm on
+# a 2-core host (200 log-ins = 36 CPU-seconds; bench/load.py). Hashes made with other
+# parameters still verify (they carry their own) and are re-made at the next log-in.
+HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+_hasher = PasswordHasher(**HASH_PARAMETERS)
 bp = Blueprint("auth", __name__)
 
 # Paths anyone may fetch: static bundles carry no data; devices authenticate by token.
@@ -101,6 +107,8 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not verify_password(user.password_hash, password):
         return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)  # committed with the log-in
     return user
 
 
