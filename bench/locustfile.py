@@ -420,6 +420,31 @@ class NavigatorUser(DashboardUser):
         self.history()
 
 
+WARMUP_S = float(CONFIG.get("warmup_s", 120.0))
+_STARTED = time.time()
+_TIMED: dict[str, list[tuple[float, float]]] = {"device: ": [], "event: ": []}
+
+
+@events.request.add_listener
+def _timed(name: str, response_time: float, **_kwargs: Any) -> None:
+    """Device calls and events with the time they ended, for the steady-state figures
+    (everything after the first WARMUP_S seconds: 1,200 users starting at once, 200
+    log-ins among them, are a burst no real morning has)."""
+    for prefix, samples in _TIMED.items():
+        if name.startswith(prefix):
+            samples.append((time.time(), response_time))
+
+
+def steady(prefix: str) -> dict[str, Any]:
+    times = sorted(ms for t, ms in _TIMED[prefix] if t >= _STARTED + WARMUP_S)
+
+    def pct(q: float) -> float:
+        return float(times[min(len(times) - 1, int(q * len(times)))]) if times else 0.0
+
+    return {"count": len(times), "after_s": WARMUP_S, "p50_ms": pct(0.5), "p95_ms": pct(0.95),
+            "p99_ms": pct(0.99), "max_ms": float(times[-1]) if times else 0.0}
+
+
 @events.quitting.add_listener
 def _write_summary(environment: Any, **_kwargs: Any) -> None:
     out = os.environ.get("LOAD_OUT")
@@ -461,6 +486,8 @@ def _write_summary(environment: Any, **_kwargs: Any) -> None:
     summary = {
         "events_all": merged("event: "),
         "device_all": merged("device: "),
+        "events_steady": steady("event: "),
+        "device_steady": steady("device: "),
         "entries": [entry(e) for e in sorted(stats.entries.values(), key=lambda e: e.name)],
         "total": entry(stats.total),
         "start": stats.total.start_time, "end": stats.total.last_request_timestamp,
