@@ -17,6 +17,7 @@ from dashboard.core.i18n import _
 from dashboard.core.models import utcnow
 from dashboard.core.sensors import METRICS
 from dashboard.core.snapshots import snapshots
+from dashboard.core.timezones import local_text
 from dashboard.fleet.overview import (
     CompressorCard,
     cards_from_rows,
@@ -25,6 +26,7 @@ from dashboard.fleet.overview import (
     org_sites,
     status_counts,
 )
+from dashboard.ui.context import user_zone_name
 from dashboard.ui.figures.base import STATUS_BADGE, STATUS_ORDER, status_label
 from dashboard.ui.figures.fleet import sparkline_svg, svg_data_uri
 from dashboard.ui.trends import card_projection
@@ -174,7 +176,8 @@ def fleet_view(org_id: int, site_id: int | None, statuses: list[str] | None, vie
         for s in STATUS_ORDER if s in counts
     ]
     cards = [c for c in everything if not statuses or c.status in statuses]
-    updated = _("Updated %(now)s UTC", now=format(now, "%H:%M:%S"))
+    # In the user's own time zone, named (one zone per user everywhere: issue 13).
+    updated = _("Updated %(time)s", time=local_text(now, user_zone_name(), "%H:%M:%S %Z"))
     if not cards:
         return (dbc.Alert(_("No compressor matches these filters."), color="light",
                           id="health-no-match"), badges, updated)

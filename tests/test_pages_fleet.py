@@ -135,3 +135,18 @@ def test_big_fleet_is_two_queries_and_compact(pg_dash_app, pg_world):
     assert "sc-tile" in str(grid)  # > 60 compressors: compact tiles by default
     data_queries = [q for q in statements if "FROM compressor" in q or "FROM diagnosis" in q]
     assert len(data_queries) <= 2, data_queries
+
+
+def test_the_updated_time_is_in_the_users_own_zone_and_named(client, world, dash_app):
+    from dashboard.core.models import User
+
+    with session_scope(dash_app.server) as s:
+        s.scalar(sa.select(User).where(User.email == world.users["A-viewer"])).timezone = \
+            "Asia/Seoul"
+    world.login(client, "A-viewer")
+    updated = text_of(output_of(_refresh(client, dash_app), "health-updated", "children"))
+    assert "KST" in updated and "UTC" not in updated
+    shown = dt.datetime.strptime(updated.split()[0], "%H:%M:%S").time()
+    seoul = (utcnow() + dt.timedelta(hours=9)).replace(tzinfo=None)
+    delta = abs(dt.datetime.combine(seoul.date(), shown) - seoul)
+    assert min(delta, dt.timedelta(days=1) - delta) < dt.timedelta(minutes=2)

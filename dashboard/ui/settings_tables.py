@@ -15,6 +15,8 @@ from dashboard.accounts.signup_details import BUDGETS, PURPOSES, TIMELINES, labe
 from dashboard.accounts.users import Member
 from dashboard.core.i18n import N_, _
 from dashboard.core.models import ROLE_LABELS, ROLES
+from dashboard.core.timezones import local_text
+from dashboard.ui.context import user_zone_name
 
 STATUS_BADGE = {"active": ("success", N_("Active")),
                 "pending": ("warning", N_("Pending")),
@@ -22,7 +24,8 @@ STATUS_BADGE = {"active": ("success", N_("Active")),
 
 
 def when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    """A time in the user's own zone, named (e.g. "2026-12-03 20:07 KST")."""
+    return local_text(value, user_zone_name(), "%Y-%m-%d %H:%M %Z") if value else "—"
 
 
 def role_options() -> list[dict[str, str]]:
