@@ -349,3 +349,39 @@ def test_a_folded_repeat_is_no_incident_but_acknowledging_is(app, world):
         hub.unsubscribe(seen.append)
     incidents = [e for e in seen if e.type == "incident"]
     assert [(e.data["id"], e.data["state"]) for e in incidents] == [(alert_id, "acknowledged")]
+
+
+def test_reading_batches_renew_the_fleet_snapshot_at_most_every_five_seconds():
+    """Reading batches (a 1,000-device fleet sends them all the time) renew the fleet's
+    rows at most every 5 s by the events' own times; a device back online and any other
+    event renew them at once; the sparklines never follow readings."""
+    from dashboard.core.events import Event, LocalHub
+    from dashboard.core.snapshots import SnapshotCache
+
+    hub = LocalHub()
+    cache = SnapshotCache(hub)
+    cache.hub = type("Live", (), {"live": True})()  # the listener is up
+    computed = []
+
+    def fleet() -> int:
+        return cache.get("fleet", 1, lambda: computed.append(1) or len(computed))
+
+    def readings(at: float, online: list[int] | None = None) -> None:
+        cache._on_event(Event("readings", 1, {"compressors": [7], "online": online or []},
+                              at=at))
+
+    readings(1000.0)
+    assert fleet() == 1 and fleet() == 1
+    readings(1002.0)
+    readings(1004.9)
+    assert fleet() == 1  # within 5 s of the batch that renewed it: the rows may lag
+    readings(1005.0)
+    assert fleet() == 2
+    readings(1006.0, online=[7])  # back online: at once
+    assert fleet() == 3
+    cache._on_event(Event("diagnosis", 1, {"compressor": 7}, at=1006.5))
+    assert fleet() == 4
+    readings(1007.0)
+    assert fleet() == 4
+    readings(1011.5)
+    assert fleet() == 5

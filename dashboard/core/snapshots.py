@@ -32,6 +32,12 @@ DEPENDS: dict[str, frozenset[str]] = {
     "sparklines": frozenset({"diagnosis", "fleet"}),
     "alerts": frozenset({"incident"}),
 }
+# kind -> event type -> seconds a snapshot may lag such events. A fleet of 1,000
+# devices sends reading batches all the time, and each only moves a card's "last seen"
+# and latest values: the fleet's rows are renewed for them at most every 5 s (measured
+# by the events' own times, so every process decides alike), while a batch that brings
+# a device back online, and every other event, renews them at once.
+LATE_OK: dict[str, dict[str, float]] = {"fleet": {"readings": 5.0}}
 
 
 class SnapshotCache:
@@ -42,6 +48,7 @@ class SnapshotCache:
         self.prefix = prefix
         self._epoch = secrets.token_hex(6)  # keys of this process until its first event
         self._marks: dict[tuple[str, int], str] = {}
+        self._late: dict[tuple[str, int], float] = {}  # when a LATE_OK event last renewed
         self._local: dict[tuple[str, int], tuple[str, float, Any]] = {}
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -58,13 +65,21 @@ class SnapshotCache:
         if event.type == "resync":
             self._epoch = secrets.token_hex(6)
             self._marks = {}
+            self._late = {}
             self._local = {}
             return
         if event.org_id is None:
             return
         for kind, types in DEPENDS.items():
-            if event.type in types:
-                self._marks[(kind, event.org_id)] = event.id
+            if event.type not in types:
+                continue
+            key = (kind, event.org_id)
+            late = LATE_OK.get(kind, {}).get(event.type)
+            if late is not None and not event.data.get("online"):
+                if event.at - self._late.get(key, float("-inf")) < late:
+                    continue
+            self._late[key] = event.at
+            self._marks[key] = event.id
 
     def _lock(self, key: tuple[str, int]) -> threading.Lock:
         with self._guard:
