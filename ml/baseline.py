@@ -58,7 +58,7 @@ import numpy as np
 
 from ml.anomaly import line_frequency
 from ml.calibration import TailCalibration, upper_quantile
-from ml.drift import DriftPolicy, UpdateResult, update_baseline
+from ml.drift import DriftPolicy, UpdateResult, pinned_ratio, update_baseline
 from ml.features import FEATURE_NAMES, FEATURE_SET_ID, N_FEATURES
 from ml.states import StateModel
 
@@ -108,6 +108,18 @@ class _Fitted:
     oof_scores: np.ndarray  # raw (largest calibrated family score)
     shape: float = 1.0
     tails: dict[str, TailCalibration] | None = None  # None: baselines fitted before round 3
+    linear_threshold: float | None = None  # None: baselines fitted before round 4
+
+    def linear_ratios(self, X: np.ndarray) -> tuple[np.ndarray, float]:
+        """Largest ``family score / its 95 % quantile`` per row, and the threshold in those
+        units: the scale of ``ml.drift``'s envelope rule (a tail ratio grows like a power
+        of the score, so a cap on it would be far tighter than the same cap on these)."""
+        if self.tails is None or self.linear_threshold is None:
+            return self.score(X), self.threshold
+        scores, _ = self.model.score(X)
+        linear = np.max(np.vstack([s.scores / self.calibration[f]
+                                   for f, s in scores.items()]), axis=0)
+        return linear, self.linear_threshold
 
     def ratios(self, X: np.ndarray) -> tuple[dict[str, np.ndarray], Any, np.ndarray]:
         scores, states = self.model.score(X)
@@ -120,6 +132,20 @@ class _Fitted:
     def score(self, X: np.ndarray) -> np.ndarray:
         ratios, _, _ = self.ratios(X)
         return np.max(np.vstack(list(ratios.values())), axis=0)
+
+    def shape_ratio(self, X: np.ndarray) -> np.ndarray | None:
+        """The ``spectrum`` family's ratio with the clip's overall level taken out
+        (``LogmelMahalanobisScorer.score(level_free=True)``); None without that family."""
+        if "spectrum" not in self.model.families:
+            return None
+        states = self.model.states_of(X)
+        d2 = np.empty(len(X))
+        for s in np.unique(states):
+            rows = states == s
+            d2[rows] = self.model.scorers[s]["spectrum"].score(X[rows], level_free=True).scores
+        if self.tails is not None:
+            return self.tails["spectrum"].ratio(d2)
+        return d2 / self.calibration["spectrum"]
 
 
 def _fit(X: np.ndarray, families: tuple[str, ...], per_state: bool, folds: int,
@@ -136,17 +162,18 @@ def _fit(X: np.ndarray, families: tuple[str, ...], per_state: bool, folds: int,
     calibration = {f: max(upper_quantile(oof[f], quantile), floor[f]) for f in families}
     tails = {f: TailCalibration.fit(oof[f], quantile, floor[f]) for f in families} \
         if tail else None
+    linear = np.max(np.vstack([oof[f] / calibration[f] for f in families]), axis=0)
+    linear_threshold = float(margin * upper_quantile(linear, quantile))
+    combined = linear
     if tails is not None:
         combined = np.max(np.vstack([tails[f].ratio(oof[f]) for f in families]), axis=0)
-    else:
-        combined = np.max(np.vstack([oof[f] / calibration[f] for f in families]), axis=0)
     threshold = float(margin * upper_quantile(combined, quantile))
     typical = float(np.median(combined)) / threshold
     shape = 1.0
     if TYPICAL_HEALTHY_RATIO < typical < 1.0:
         shape = float(np.clip(np.log(TYPICAL_HEALTHY_RATIO) / np.log(typical), 1.0, MAX_SHAPE))
     return _Fitted(StateModel(families, per_state, top_k).fit(X), calibration, threshold, combined,
-                   shape, tails)
+                   shape, tails, linear_threshold)
 
 
 @dataclass
@@ -240,10 +267,8 @@ class Baseline:
         ratios, _, _ = current.ratios(X)
         score = np.max(np.vstack(list(ratios.values())), axis=0)
         if current is not original:  # the fault families stay pinned (ml.drift, rule 5)
-            strict = [f for f in self.policy.strict_families if f in ratios]
-            if strict:
-                pinned, _, _ = original.ratios(X)
-                guard = np.max(np.vstack([pinned[f] for f in strict]), axis=0)
+            guard = pinned_ratio(self, X)
+            if guard is not None:
                 score = np.maximum(score, guard * current.threshold / original.threshold)
         return score
 

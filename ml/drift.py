@@ -54,6 +54,7 @@ class DriftPolicy:
     admit_every: int = 3
     reservoir_size: int | None = None
     refit_every: int = 5
+    pin_shape: bool = True
 
 
 @dataclass
@@ -96,6 +97,25 @@ def update_baseline(baseline: Baseline, X: np.ndarray,
     return UpdateResult(admitted, reasons, refitted, changed or refitted)
 
 
+def pinned_ratio(baseline: Baseline, X: np.ndarray) -> np.ndarray | None:
+    """Per row, the largest pinned ratio against the *original* baseline: each strict
+    family and, with ``pin_shape``, the level-free spectral shape (rule 5); None when
+    there is nothing to pin."""
+    original = baseline._original
+    assert original is not None
+    policy = baseline.policy
+    parts = []
+    strict = [f for f in policy.strict_families if f in original.model.families]
+    if strict:
+        ratios, _, _ = original.ratios(X)
+        parts += [ratios[f] for f in strict]
+    if getattr(policy, "pin_shape", False):
+        shape = original.shape_ratio(X)
+        if shape is not None:
+            parts.append(shape)
+    return np.max(np.vstack(parts), axis=0) if parts else None
+
+
 def _admission(baseline: Baseline, row: np.ndarray) -> str | None:
     """Why the clip may not be admitted, or None when it may."""
     current, original = baseline._current, baseline._original
@@ -104,13 +124,17 @@ def _admission(baseline: Baseline, row: np.ndarray) -> str | None:
     if float(baseline.raw_score(row)[0]) > float(np.quantile(current.oof_scores,
                                                          policy.admit_quantile)):
         return "not comfortably normal"
-    ratios, _, _ = original.ratios(row)
-    if float(np.max([r[0] for r in ratios.values()])) > \
-            policy.original_cap * original.threshold:
+    linear, linear_threshold = original.linear_ratios(row)
+    if float(linear[0]) > policy.original_cap * linear_threshold:
         return "outside the original envelope"
+    ratios, _, _ = original.ratios(row)
     for family in policy.strict_families:
         if family in ratios and float(ratios[family][0]) > original.threshold:
             return f"{family} outside the original envelope"
+    if getattr(policy, "pin_shape", False):
+        shape = original.shape_ratio(row)
+        if shape is not None and float(shape[0]) > original.threshold:
+            return "spectral shape outside the original envelope"
     return None
 
 
