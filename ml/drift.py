@@ -9,10 +9,16 @@
    learned from).
 2. **They stay inside the original envelope**: against the *original* baseline
    (the one fitted from the first clips, kept frozen) the clip scores at most
-   ``original_cap`` x the original threshold, and each fault family
-   (``strict_families``: impulsiveness, lines, mains lines) at most 1 x it.
-   Level and broad spectral shape may drift (gain, seasons, duty cycle); a new
-   knock or a new line never becomes normal.
+   ``original_cap`` x the original threshold, read on *linear* family ratios
+   (family score / its 95 % quantile, ``_Fitted.linear_ratios``: a tail-probability
+   ratio grows like a power of the score, so the same cap on it would stop a
+   +3 dB gain drift), and each fault family (``strict_families``: impulsiveness,
+   lines, mains lines, hum) at most 1 x the threshold. With ``pin_shape`` and a
+   ``spectrum`` family, the **level-free spectral shape** (the log-mel Mahalanobis
+   distance to the nearest level-shifted original baseline,
+   ``LogmelMahalanobisScorer.score(level_free=True)``) must also stay within 1 x
+   the original threshold. Level may drift (gain, load, duty cycle); a new knock,
+   a new line or a new band of hiss never becomes normal.
 3. **Slowly**: at most one admitted clip per ``min_interval_s`` seconds of
    recording time (when times are given), otherwise one in ``admit_every``
    qualifying clips.
@@ -25,10 +31,12 @@
    threshold are never admitted, so the current baseline cannot stretch further
    than about that, and anything beyond is flagged; a broadband fault that grows
    over days is absorbed at most up to there and then crosses the threshold.
-   The fault families are **pinned** at scoring time: their score against the
-   *original* baseline (rescaled to the current threshold) counts too, so a knock
-   or a hum is flagged exactly as the original baseline would flag it, however
-   long the baseline has drifted.
+   The fault families and the level-free spectral shape are **pinned** at scoring
+   time (``pinned_ratio``): their score against the *original* baseline (rescaled
+   to the current threshold) counts too, so a knock, a hum or a valve's hiss is
+   flagged exactly as the original baseline would flag it, however long the
+   baseline has drifted. (A tail-calibrated baseline without the shape pin learned
+   a valve leak growing over 300 clips: ml/README.md, "Round 4".)
 """
 
 from __future__ import annotations
@@ -54,7 +62,8 @@ class DriftPolicy:
     admit_every: int = 3
     reservoir_size: int | None = None
     refit_every: int = 5
-    pin_shape: bool = True
+    pin_shape: bool = True  # pin the level-free spectral shape (rule 2 and 5)
+    never_stricter: bool = True  # a refit may only relax a tail-calibrated family (rule 6)
 
 
 @dataclass
