@@ -37,6 +37,15 @@
    flagged exactly as the original baseline would flag it, however long the
    baseline has drifted. (A tail-calibrated baseline without the shape pin learned
    a valve leak growing over 300 clips: ml/README.md, "Round 4".)
+6. **A refit only relaxes** (``never_stricter``; tail-calibrated baselines): each
+   family's ratio against the current baseline is at most its ratio against the
+   original (rescaled to the current threshold). The reservoir holds the clips of
+   whichever state the machine ran in lately, and tail probabilities are sensitive
+   to that mix: after 33 run clips were admitted, healthy idle clips the original
+   found normal were flagged by the refit's ``deviation`` (4 -> 8 % of healthy
+   clips flagged on bench/detection.py's chronological split). Drift is followed
+   (the current baseline relaxes what moved), and whatever the original baseline
+   found normal stays normal.
 """
 
 from __future__ import annotations
