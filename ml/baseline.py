@@ -93,7 +93,6 @@ with the ``top_k`` of their deviation / impulse families (round 3; the default s
 round 4, ml/README.md, "Round 4"). The others divide by the 95 % quantile."""
 
 
-
 def oof_folds(n: int, folds: int) -> np.ndarray:
     """Fold of each of ``n`` rows: interleaved (row i in fold i mod folds)."""
     return np.arange(n) % max(1, min(folds, n))
