@@ -7,8 +7,9 @@
 Real healthy sound: shared/data/compressor/{run,rest} (150 clips, 2 s, 48 kHz, a public
 student IIoT project's recordings of 2026-03-02). Faults: ml/synthetic.py (all kinds),
 mixed in at each SNR. Baselines learn from earlier healthy clips (chronological, held-out
-minute) or alternate blocks; the later clips are the healthy test. The new method
-("families") beside the plain log-mel Mahalanobis and the features-1 default; CWRU
+minute) or alternate blocks; the later clips are the healthy test. The default method
+("families_tail", round 4) and the round-2 one ("families"), each also with drift
+updates, beside the plain log-mel Mahalanobis and the features-1 default; CWRU
 (real bearing faults) as anomaly detection. See ml.detection_eval for the protocol. The
 design was chosen on seed 1 (blocked and early splits); the reported seeds are others.
 """
@@ -100,10 +101,10 @@ def main() -> int:
                                   f"det {v['detection_rate']:.1%}" for load, v in loads.items())
                 print(f"  {method:20s} {cells}")
                 if normalise:
+                    target = 0.97 if method in ("families", "families_tail") else None
                     for load, v in loads.items():
                         record("detection", f"CWRU anomaly AUC, {load}, level-normalised, {method}",
-                               v["auc"], "", 0.97 if method == "families" else None,
-                               better="higher")
+                               v["auc"], "", target, better="higher")
     else:
         print(f"no CWRU data at {shared / 'cwru'}", file=sys.stderr)
     if not out:

@@ -377,8 +377,15 @@ class LogmelMahalanobisScorer:
         self.mean, self.precision = lw.location_, lw.precision_
         return self
 
-    def score(self, X: np.ndarray) -> FamilyScore:
+    def score(self, X: np.ndarray, level_free: bool = False) -> FamilyScore:
+        """``level_free``: the distance to the nearest *level-shifted* baseline (the same
+        dB offset added to every band, chosen to minimise the distance): the spectral
+        shape alone, blind to gain, load or duty-cycle level (``ml.drift``)."""
         Z = (X[:, self.columns] - self.center) / self.scale - self.mean
+        if level_free:
+            u = 1.0 / self.scale  # one dB more in every band, in robust-z units
+            pu = self.precision @ u
+            Z = Z - np.outer(Z @ pu / float(u @ pu), u)
         d2 = np.einsum("ij,jk,ik->i", Z, self.precision, Z) / len(self.columns)
         worst = np.abs(Z).argmax(axis=1)
         rows = np.arange(len(Z))

@@ -2,8 +2,8 @@
 
 ``upper_quantile`` reads a quantile from a log-normal fit of the upper half of the
 scores (the threshold rule). ``TailCalibration`` turns one family's raw score into a
-ratio of tail probabilities (``ml.baseline``, method ``families``; ml/README.md,
-"Figures (round 3)").
+ratio of tail probabilities (``ml.baseline``, method ``families_tail``; ml/README.md,
+"Figures (round 3)" and "Round 4").
 """
 
 from __future__ import annotations

@@ -192,3 +192,29 @@ def test_the_tail_calibrated_method_keeps_single_feature_shifts_and_false_alarms
     shifted[:, j] += 6.0 * X[:, j].std()
     assert baseline.is_anomaly(shifted).mean() >= 0.9
     assert baseline.explain(shifted[0])["family"] == "impulse"
+
+
+def test_a_stored_families_baseline_keeps_its_method_and_drift_rules(tmp_path) -> None:
+    from ml.baseline import DEFAULT_METHOD
+    from ml.drift import DriftPolicy
+
+    X = _normal_rows(40, 8)
+    policy = DriftPolicy(admit_every=1, refit_every=3)
+    stored = Baseline(method="families", policy=policy).fit(X)
+    # as pickled before round 4: no linear threshold, a policy without the new rules
+    for fitted in (stored._current, stored._original):
+        fitted.__dict__.pop("linear_threshold", None)  # one object until a refit
+    for name in ("pin_shape", "never_stricter"):
+        del stored.policy.__dict__[name]
+    path = tmp_path / "old.joblib"
+    joblib.dump(stored, path)
+    again = joblib.load(path)
+    fresh = Baseline(method="families", policy=policy).fit(X)
+    assert DEFAULT_METHOD == "families_tail" and "spectrum" in Baseline().fit(X).families
+    assert again.method == "families" and "spectrum" not in again.families
+    probe = _normal_rows(10, 9)
+    np.testing.assert_array_equal(again.score(probe), fresh.score(probe))
+    later = _normal_rows(15, 10)
+    assert again.update(later).admitted.tolist() == fresh.update(later).admitted.tolist()
+    assert again.n_refits == fresh.n_refits > 0
+    np.testing.assert_allclose(again.score(probe), fresh.score(probe), rtol=1e-12)

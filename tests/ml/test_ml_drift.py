@@ -134,3 +134,41 @@ def test_update_respects_the_time_rate_and_reset_forgets(fitted) -> None:
         adaptive.update(healthy, times=[0.0])
     adaptive.reset_drift()
     assert adaptive.n_clips == N_BASE and adaptive.threshold == frozen.threshold
+
+
+def test_the_level_free_spectrum_ignores_gain_but_not_a_band_of_hiss(fitted) -> None:
+    from ml.anomaly import LogmelMahalanobisScorer
+
+    frozen, _ = fitted
+    scorer = LogmelMahalanobisScorer().fit(frozen._original_rows)
+    seeds = range(11_000, 11_006)
+    healthy = _features([_machine(s) for s in seeds])
+    louder = _features([_machine(s, gain_db=6.0) for s in seeds])  # the same clips, +6 dB
+    plain = scorer.score(healthy).scores
+    np.testing.assert_allclose(scorer.score(louder, level_free=True).scores,
+                               scorer.score(healthy, level_free=True).scores, rtol=1e-3)
+    assert scorer.score(louder).scores.mean() > 2 * plain.mean()  # the plain distance moves
+    rng = np.random.default_rng(5)
+    leak = _features([mix_at_snr(_machine(s), make_fault("valve_leak", SR, SR, rng), 10.0)
+                      for s in seeds])
+    assert scorer.score(leak, level_free=True).scores.min() > \
+        3 * scorer.score(healthy, level_free=True).scores.max()
+
+
+def test_a_refit_on_one_state_flags_nothing_the_original_finds_normal() -> None:
+    # the original heard run and idle; then only run clips are admitted for a while
+    base = _features([_machine(s) for s in range(20)]
+                     + [_machine(100 + s, idle=1.0) for s in range(10)])
+    original = Baseline(method="families_tail", sample_rate=SR).fit(base)
+    adaptive = Baseline(method="families_tail", sample_rate=SR, policy=POLICY).fit(base)
+    adaptive.update(_features([_machine(16_000 + i) for i in range(60)]))
+    assert adaptive.n_refits >= 5
+    rng = np.random.default_rng(11)
+    probe = np.vstack([
+        _features([_machine(17_000 + i, idle=1.0) for i in range(40)]),
+        _features([mix_at_snr(_machine(18_000 + i), make_fault("impulsive_knock", SR, SR, rng),
+                              15.0) for i in range(10)])])
+    flagged, before = adaptive.is_anomaly(probe), original.is_anomaly(probe)
+    # without ml.drift's rule 6, the refit flagged 3 of these 40 idle clips, the original 1
+    assert not (flagged & ~before).any()
+    assert flagged[40:].all()
