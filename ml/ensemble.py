@@ -1,22 +1,19 @@
 """The fault classifier: a soft-voting ensemble and the ``DiagnosisModel`` around it.
 
-Four different learners, each behind a ``StandardScaler``, vote with their
-class probabilities (mean):
+Learners behind a ``StandardScaler`` vote with their class probabilities (mean);
+``build_ensemble`` knows ``rf`` / ``et`` (random forest, extra trees), ``svc`` (RBF,
+Platt-scaled by ``CalibratedClassifierCV``) and ``hgb`` (boosted trees). Since round 4
+the default (``DEFAULT_MEMBERS``, ``DEFAULT_INPUTS``) is the extra trees alone (200) on
+level-relative inputs (``level_relative_features``): across CWRU motor loads the SVC and
+the boosted trees failed, and the random forest was the weaker forest (ml/README.md,
+"CWRU across loads (round 4)"). Stored models keep their members and inputs.
 
-* ``RandomForestClassifier`` and ``ExtraTreesClassifier`` (bagged trees),
-* ``SVC`` with an RBF kernel (Platt-scaled by ``CalibratedClassifierCV``),
-* ``HistGradientBoostingClassifier`` (boosted trees).
-
-``calibration="sigmoid"`` (the default) wraps the vote in
-``CalibratedClassifierCV`` (3 folds, ``ensemble=False``: the per-class sigmoid
-calibrators are fitted on out-of-fold votes and one ensemble trained on all
-data is kept, so prediction costs one ensemble, training about four). The SVC
-gets its probabilities the same way (``SVC(probability=True)`` is deprecated in
-scikit-learn 1.9). Measured with ``ml.evaluation.calibration_comparison`` on
-held-out data, the outer calibration lowered the Brier score from 0.0035 to
-0.0004 (CWRU time split) and from 0.0057 to 0.0007 (demo set) and halved the
-expected calibration error (0.038 -> 0.020); averaged forest votes alone are
-under-confident. Training takes 3-4x longer (CWRU: 5 s -> 13-24 s).
+``calibration="sigmoid"`` (the default) wraps the vote in ``CalibratedClassifierCV``
+(3 folds, ``ensemble=False``: sigmoids fitted on out-of-fold votes, one ensemble trained
+on all data kept, so prediction costs one ensemble). The SVC gets its probabilities the
+same way (``SVC(probability=True)`` is deprecated in scikit-learn 1.9). Measured with
+``ml.evaluation.calibration_comparison`` (round-3 vote of four): Brier 0.0035 -> 0.0004
+(CWRU time split), 0.0057 -> 0.0007 (demo set); averaged forest votes are under-confident.
 """
 
 from __future__ import annotations
@@ -30,20 +27,22 @@ import sklearn
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    HistGradientBoostingClassifier,
-    RandomForestClassifier,
-)
+from sklearn.ensemble import ExtraTreesClassifier as _ET
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import RandomForestClassifier as _RF
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.svm import SVC
 
 from ml.audio import resample, split_clips, to_mono_float32
 from ml.features import CLASSIFIER_COLUMNS, FEATURE_NAMES, FEATURE_SET_ID, extract_features
+from ml.spectrum import N_MELS
 
 DEFAULT_CALIBRATION: str | None = "sigmoid"
 NORMAL_LABEL = "normal"
+ALL_MEMBERS, DEFAULT_MEMBERS, DEFAULT_TREES = ("rf", "et", "svc", "hgb"), ("et",), 200
+AS_RECORDED, LEVEL_RELATIVE = "as_recorded", "level_relative"
+MODEL_INPUTS, DEFAULT_INPUTS = (AS_RECORDED, LEVEL_RELATIVE), LEVEL_RELATIVE
 
 RECOMMENDED_ACTIONS: dict[str, str] = {
     "normal": "No action needed. Keep the regular maintenance schedule.",
@@ -88,6 +87,30 @@ def recommended_action(label: str) -> str:
     prefixes = sorted((k for k in RECOMMENDED_ACTIONS if label.startswith(k + "_")),
                       key=len, reverse=True)
     return RECOMMENDED_ACTIONS[prefixes[0]] if prefixes else RECOMMENDED_ACTIONS["generic"]
+
+
+_LEVEL, _MFCC0 = FEATURE_NAMES.index("rms_db"), FEATURE_NAMES.index("mfcc00_mean")
+_LEVEL_DB = np.asarray([i for i, n in enumerate(FEATURE_NAMES) if n in (
+    *(f"logmel{b:02d}_mean" for b in range(N_MELS)), "rms_db_mean", "rms_db_max", "peak_db")])
+_LEVEL_LINEAR = np.asarray([FEATURE_NAMES.index(n) for n in ("rms_mean", "rms_std", "rms_max")])
+LEVEL_RELATIVE_COLUMNS: np.ndarray = CLASSIFIER_COLUMNS[CLASSIFIER_COLUMNS != _LEVEL]
+"""The classifier's columns with level-relative inputs: all but the clip level itself."""
+
+
+def level_relative_features(X: np.ndarray) -> np.ndarray:
+    """Feature rows with every absolute level made relative to the clip level ``rms_db``.
+
+    Log-mel band means, frame RMS mean / max (dB) and peak (dB) minus it; ``mfcc00_mean``
+    minus sqrt(40) x it (how a constant dB shift moves the first ortho DCT coefficient);
+    frame RMS mean / std / max (linear) divided by the clip RMS. The rest is already a
+    ratio or a shape, so a gain or load-dependent level change moves only ``rms_db``.
+    """
+    A = np.array(np.atleast_2d(X), dtype=np.float64)
+    level = A[:, _LEVEL].copy()
+    A[:, _LEVEL_DB] -= level[:, None]
+    A[:, _MFCC0] -= np.sqrt(N_MELS) * level
+    A[:, _LEVEL_LINEAR] /= (10.0 ** (level / 20.0))[:, None]
+    return A.astype(np.float32)
 
 
 class SoftVoteEnsemble(ClassifierMixin, BaseEstimator):
@@ -188,7 +211,7 @@ def _member_predict_proba(est: Any, X: np.ndarray) -> np.ndarray:
         est = est.steps[-1][1]
     if _fast_path_ok(est) and isinstance(est.estimator, SVC):
         return _sigmoid_calibrated(est, X, lambda svc, x: svc.decision_function(x))
-    if isinstance(est, (RandomForestClassifier, ExtraTreesClassifier)):
+    if isinstance(est, (_RF, _ET)):
         X32 = np.ascontiguousarray(X, dtype=np.float32)
         n_classes = int(est.n_classes_)
         total = np.zeros((X32.shape[0], n_classes))
@@ -199,15 +222,13 @@ def _member_predict_proba(est: Any, X: np.ndarray) -> np.ndarray:
 
 
 def build_ensemble(calibration: str | None = DEFAULT_CALIBRATION, random_state: int = 0,
-                   n_estimators: int = 100, min_class_count: int = 3,
-                   n_samples: int = 1000) -> Any:
-    """Unfitted soft-voting ensemble (see the module docstring).
+                   n_estimators: int = DEFAULT_TREES, min_class_count: int = 3,
+                   n_samples: int = 1000, members: Sequence[str] = DEFAULT_MEMBERS) -> Any:
+    """Unfitted soft-voting ensemble of ``members`` (see the module docstring).
 
-    ``min_class_count`` (clips of the rarest class) bounds the cross-validation
-    folds: the outer calibration needs 6 clips per class (3 folds whose
-    training parts still allow the SVC's own 3-fold Platt scaling), the SVC
-    needs 2. ``n_samples`` scales the boosted trees' smallest leaf (20 by
-    default, which would leave a 16-clip training set without a single split).
+    ``min_class_count`` (clips of the rarest class) bounds the folds: the outer
+    calibration needs 6 per class (3 folds still allowing the SVC's own 3-fold Platt
+    scaling), every class 2. ``n_samples`` scales the boosted trees' smallest leaf.
     """
     m = int(min_class_count)
     if m < 2:
@@ -215,13 +236,11 @@ def build_ensemble(calibration: str | None = DEFAULT_CALIBRATION, random_state: 
     calibrate = calibration is not None and m >= 6
     inner_min = (m * 2) // 3 if calibrate else m
     folds = 3 if inner_min >= 3 else 2
-    members = [
-        ("rf", make_pipeline(StandardScaler(), RandomForestClassifier(
-            n_estimators=n_estimators, max_features="sqrt", random_state=random_state,
-            n_jobs=1))),
-        ("et", make_pipeline(StandardScaler(), ExtraTreesClassifier(
-            n_estimators=n_estimators, max_features="sqrt", random_state=random_state,
-            n_jobs=1))),
+    if not members or set(members) - set(ALL_MEMBERS):
+        raise ValueError(f"members must be a non-empty subset of {ALL_MEMBERS}, got {members}")
+    available = [(name, make_pipeline(StandardScaler(), forest(
+        n_estimators=n_estimators, max_features="sqrt", random_state=random_state, n_jobs=1)))
+        for name, forest in (("rf", _RF), ("et", _ET))] + [
         ("svc", make_pipeline(StandardScaler(), CalibratedClassifierCV(
             SVC(kernel="rbf", C=10.0, gamma="scale", random_state=random_state),
             method="sigmoid", cv=folds, ensemble=False))),
@@ -230,7 +249,7 @@ def build_ensemble(calibration: str | None = DEFAULT_CALIBRATION, random_state: 
             min_samples_leaf=max(2, min(20, int(n_samples) // 10)),
             early_stopping=False, random_state=random_state))),
     ]
-    vote = SoftVoteEnsemble(members)
+    vote = SoftVoteEnsemble([(name, est) for name, est in available if name in members])
     if not calibrate:
         return vote
     return CalibratedClassifierCV(vote, method=calibration, cv=3, ensemble=False)
@@ -285,32 +304,53 @@ class DiagnosisModel:
     normal_label: str = NORMAL_LABEL
     training_summary: dict[str, Any] = field(default_factory=dict)
     columns: np.ndarray = field(default_factory=lambda: CLASSIFIER_COLUMNS.copy())
-    """Columns of the feature vector the ensemble sees (``CLASSIFIER_COLUMNS``: all but
-    the line grid, which only the per-machine baseline uses)."""
+    """Columns the ensemble sees (``CLASSIFIER_COLUMNS``: all but the line grid, which
+    only the baseline uses; ``LEVEL_RELATIVE_COLUMNS`` with level-relative inputs)."""
+    inputs: str = AS_RECORDED
+    """``MODEL_INPUTS``; a plain class default, so a model pickled before the field existed
+    reads ``"as_recorded"``, what it was trained on (``train`` uses ``DEFAULT_INPUTS``)."""
 
     @classmethod
     def train(cls, X: np.ndarray, labels: Sequence[str], sample_rate: int, clip_seconds: float,
               calibration: str | None = DEFAULT_CALIBRATION, random_state: int = 0,
               normal_label: str = NORMAL_LABEL,
               training_summary: Mapping[str, Any] | None = None,
-              columns: np.ndarray | None = None) -> DiagnosisModel:
-        """Fit the ensemble on feature rows ``X`` (full ``FEATURE_NAMES`` vectors) and
-        their ``labels``; ``columns`` (default ``CLASSIFIER_COLUMNS``) picks its inputs."""
+              columns: np.ndarray | None = None, inputs: str = DEFAULT_INPUTS,
+              members: Sequence[str] = DEFAULT_MEMBERS,
+              n_estimators: int = DEFAULT_TREES) -> DiagnosisModel:
+        """Fit on full ``FEATURE_NAMES`` rows ``X`` and their ``labels``; ``inputs``,
+        ``columns`` (default: those of ``inputs``), ``members``, ``n_estimators`` (trees per
+        forest) shape the ensemble."""
+        if inputs not in MODEL_INPUTS:
+            raise ValueError(f"inputs must be one of {MODEL_INPUTS}, got {inputs!r}")
         y = np.asarray(labels, dtype=object).astype(str)
         if len(set(y.tolist())) < 2:
             raise ValueError("training needs at least two classes")
         counts = np.unique(y, return_counts=True)[1]
         pipeline = build_ensemble(calibration=calibration, random_state=random_state,
-                                  min_class_count=int(counts.min()), n_samples=len(y))
-        cols = np.asarray(CLASSIFIER_COLUMNS if columns is None else columns, dtype=int)
+                                  min_class_count=int(counts.min()), n_samples=len(y),
+                                  members=members, n_estimators=n_estimators)
+        if columns is None:
+            columns = LEVEL_RELATIVE_COLUMNS if inputs == LEVEL_RELATIVE else CLASSIFIER_COLUMNS
         X = np.asarray(X, dtype=np.float32)
-        if X.shape[1] != len(FEATURE_NAMES):
-            raise ValueError(f"expected {len(FEATURE_NAMES)} features, got {X.shape[1]}")
-        pipeline.fit(X[:, cols], y)
-        return cls(pipeline=pipeline, classes=[str(c) for c in pipeline.classes_],
-                   sample_rate=int(sample_rate), clip_seconds=float(clip_seconds),
-                   normal_label=normal_label, training_summary=dict(training_summary or {}),
-                   columns=cols)
+        if X.ndim != 2 or X.shape[1] != len(FEATURE_NAMES):
+            raise ValueError(f"expected {len(FEATURE_NAMES)} features, got {X.shape[-1]}")
+        model = cls(pipeline=pipeline, classes=[], sample_rate=int(sample_rate),
+                    clip_seconds=float(clip_seconds), normal_label=normal_label,
+                    training_summary=dict(training_summary or {}),
+                    columns=np.asarray(columns, dtype=int), inputs=inputs)
+        pipeline.fit(model.model_inputs(X), y)
+        model.classes = [str(c) for c in pipeline.classes_]
+        return model
+
+    def model_inputs(self, X: np.ndarray) -> np.ndarray:
+        """What the ensemble sees for feature rows ``X`` (``inputs``, then ``columns``)."""
+        X = np.atleast_2d(np.asarray(X, dtype=np.float32))
+        if self.inputs == LEVEL_RELATIVE:
+            X = level_relative_features(X)
+        elif self.inputs != AS_RECORDED:
+            raise ValueError(f"unknown model inputs {self.inputs!r}")
+        return np.ascontiguousarray(X[:, self.columns])
 
     # ------------------------------------------------------------------ prediction
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -322,7 +362,7 @@ class DiagnosisModel:
             raise ValueError("features contain NaN or infinite values")
         # validated once here; sklearn's per-step re-validation costs more than the maths
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            return fast_predict_proba(self.pipeline, X[:, self.columns])
+            return fast_predict_proba(self.pipeline, self.model_inputs(X))
 
     def predict_clips(self, X: np.ndarray) -> list[ClipDiagnosis]:
         """One ``ClipDiagnosis`` per feature row."""

@@ -8,13 +8,16 @@ from ml_helpers import SMALL_SR, small_clip
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from ml.ensemble import (
+    ALL_MEMBERS,
     RECOMMENDED_ACTIONS,
     DiagnosisModel,
     SoftVoteEnsemble,
     _member_predict_proba,
     build_ensemble,
+    level_relative_features,
     recommended_action,
 )
+from ml.features import CLASSIFIER_COLUMNS, FEATURE_NAMES, extract_features
 
 
 def test_held_out_clips_are_classified(small_dataset, small_model) -> None:
@@ -36,7 +39,7 @@ def test_clip_diagnosis_fields(small_dataset, small_model) -> None:
 
 def test_fast_forest_path_equals_sklearn(small_dataset) -> None:
     X, labels = small_dataset
-    vote = build_ensemble(calibration=None).fit(X, labels)
+    vote = build_ensemble(calibration=None, members=ALL_MEMBERS).fit(X, labels)
     assert isinstance(vote, SoftVoteEnsemble)
     X32 = X.astype(np.float32)
     for _, member in vote.members_:
@@ -87,7 +90,8 @@ def test_fast_calibrated_path_equals_sklearn(small_dataset, n_classes: int) -> N
     model = DiagnosisModel.train(X[keep][::2], labels[keep][::2], SMALL_SR, 1.0)
     assert type(model.pipeline).__name__ == "CalibratedClassifierCV"  # the default
     ours = model.predict_proba(X[keep])
-    reference = model.pipeline.predict_proba(X[keep][:, model.columns].astype(np.float32))
+    # the ensemble's own inputs (level-relative by default), not the raw columns
+    reference = model.pipeline.predict_proba(model.model_inputs(X[keep]))
     np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-9)
 
 
@@ -102,3 +106,35 @@ def test_tiny_classes_train_or_fail_clearly(small_dataset) -> None:
         assert model.predict_proba(X[:2]).shape == (2, 2)
     with pytest.raises(ValueError, match="at least 2"):
         DiagnosisModel.train(X[[0, 1, 20]], labels[[0, 1, 20]], SMALL_SR, 1.0)
+
+
+def test_level_relative_inputs_ignore_the_gain(small_model) -> None:
+    clip = small_clip("bearing", 3)
+    loud, quiet = (extract_features(g * clip, SMALL_SR, SMALL_SR)[None, :] for g in (1.0, 0.25))
+    assert small_model.inputs == "level_relative"
+    assert quiet[0, small_model.columns].tolist() != loud[0, small_model.columns].tolist()
+    # 12 dB quieter: only the clip level moves, and the model does not see it
+    np.testing.assert_allclose(small_model.model_inputs(quiet), small_model.model_inputs(loud),
+                               rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(small_model.predict_proba(quiet), small_model.predict_proba(loud),
+                               atol=1e-6)
+    rel = level_relative_features(np.vstack([loud, quiet]))
+    moved = np.flatnonzero(~np.isclose(rel[0], rel[1], rtol=1e-4, atol=1e-3))
+    assert [FEATURE_NAMES[i] for i in moved] == ["rms_db"]
+
+
+def test_model_stored_before_inputs_existed_keeps_its_inputs(small_dataset, tmp_path) -> None:
+    from ml.artifacts import load_artifact, save_artifact
+
+    X, labels = small_dataset
+    model = DiagnosisModel.train(X[::2], labels[::2], SMALL_SR, 1.0, inputs="as_recorded",
+                                 members=ALL_MEMBERS, n_estimators=100)
+    del model.__dict__["inputs"]  # what a round-3 pickle holds: no such attribute
+    loaded = load_artifact(save_artifact(model, tmp_path / "old.joblib"), "DiagnosisModel")
+    assert "inputs" not in loaded.__dict__ and loaded.inputs == "as_recorded"
+    expected = loaded.pipeline.predict_proba(X[1::2][:, CLASSIFIER_COLUMNS].astype(np.float32))
+    np.testing.assert_allclose(loaded.predict_proba(X[1::2]), expected, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="inputs"):
+        DiagnosisModel.train(X, labels, SMALL_SR, 1.0, inputs="per_band")
+    with pytest.raises(ValueError, match="members"):
+        DiagnosisModel.train(X, labels, SMALL_SR, 1.0, members=("knn",))

@@ -22,6 +22,20 @@ def test_cwru_time_split_accuracy(cwru_dir) -> None:
     assert report["held_out"]["accuracy"] >= 0.995, report["held_out"]["confusion_matrix"]
 
 
+def test_cwru_across_loads_holds_on_every_held_out_load(cwru_dir) -> None:
+    from ml.evaluation import cwru_cross_loads
+
+    pairs = cwru_cross_loads(cwru_dir, clip_seconds=0.25)
+    assert sorted(pairs) == ["0->1", "1->0"]  # every load held out once
+    for name, r in pairs.items():
+        assert r["n_test_clips"] >= 600, name
+        # Normal_0 (0 HP only) cannot be learnt from 1 HP: left out, never scored as wrong
+        assert r["labels_left_out"] == (["normal"] if name == "1->0" else []), name
+        assert r["label"]["accuracy"] >= 0.998, (name, r["label"]["confusion_matrix"])
+        assert r["fault_type"]["accuracy"] == 1.0 and r["called_normal"] == 0.0, name
+        assert r["label"]["accuracy"] > max(r["plain_logmel"].values()), (name, r["plain_logmel"])
+
+
 def test_compressor_baseline_detects_mixed_in_faults(compressor_dir) -> None:
     sr = 16_000
 
