@@ -461,6 +461,8 @@ def build_report(args: Any, summary: dict, analysis: dict, at_end: dict, samples
         "elapsed_s": elapsed, "load_seconds": load_seconds, "requests": rows, "total": total,
         "errors": summary["errors"], "counters": c,
         "events_all": summary.get("events_all", {}), "device_all": summary.get("device_all", {}),
+        "events_steady": summary.get("events_steady", {}),
+        "device_steady": summary.get("device_steady", {}),
         "readings": {"sent": c["readings_sent"], "accepted": c["readings_accepted"],
                      "duplicates_reported": c["readings_duplicates"],
                      "in_failed_requests": c["readings_in_failed_batches"],
