@@ -68,6 +68,14 @@ point_current() {  # atomically: a new link renamed over the old one
   mv -T "$home/current.tmp" "$home/current"
 }
 
+# A process that has exited but is not reaped yet (a zombie: its parent, a supervisor or
+# a test, has not waited for it) still answers kill -0; it is not running.
+running() {
+  local state
+  # the state letter follows the last ")" of /proc/PID/stat (the name may hold spaces)
+  state=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
 answering_release() {
   curl -fsS --max-time 2 "$ready_url" 2>/dev/null \
     | sed -n 's/.*"release": *"\([^"]*\)".*/\1/p'
@@ -100,7 +108,7 @@ while [ $SECONDS -lt $deadline ]; do
   # The new master writes "$pidfile.2" and takes the plain name once the old one exits.
   if [ -s "$pidfile.2" ]; then
     new_pid=$(cat "$pidfile.2")
-    kill -0 "$new_pid" 2>/dev/null || rollback "the new master $new_pid exited"
+    running "$new_pid" || rollback "the new master $new_pid exited"
     [ "$(answering_release)" = "$release_id" ] && break
   fi
   sleep 0.5
@@ -118,7 +126,7 @@ printf '%s\n' "$new_pid" > "$pidfile.tmp" && mv -f "$pidfile.tmp" "$pidfile"
 # signal handler at whatever point their loop is at, e.g. between accept() and handing
 # the connection to a thread, which the client sees as a reset.
 kill -TERM "$old_pid"
-for _ in $(seq 1 120); do kill -0 "$old_pid" 2>/dev/null || break; sleep 0.5; done
+for _ in $(seq 1 120); do running "$old_pid" || break; sleep 0.5; done
 
 # Readiness once more, now that only the new release answers.
 for _ in 1 2 3; do
