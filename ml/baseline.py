@@ -260,15 +260,18 @@ class Baseline:
             raise RuntimeError("baseline is not fitted")
         return self._current, self._original
 
-    def _ratios(self, X: np.ndarray) -> tuple[dict[str, np.ndarray], Any, np.ndarray]:
+    def _ratios(self, X: np.ndarray, before: dict[str, np.ndarray] | None = None,
+                ) -> tuple[dict[str, np.ndarray], Any, np.ndarray]:
         """Each family's ratio against the current baseline (``_Fitted.ratios``); for a
-        drifted tail-calibrated baseline never above the original's (``ml.drift``, rule 6)."""
+        drifted tail-calibrated baseline never above the original's (``ml.drift``, rule 6).
+        ``before``: the original's ratios of ``X`` when the caller has them already."""
         current, original = self._current, self._original
         assert current is not None and original is not None
         ratios, scores, states = current.ratios(X)
         if current is not original and current.tails is not None and \
                 getattr(self.policy, "never_stricter", False):
-            before, _, _ = original.ratios(X)
+            if before is None:
+                before, _, _ = original.ratios(X)
             scale = current.threshold / original.threshold
             ratios = {f: np.minimum(r, before[f] * scale) if f in before else r
                       for f, r in ratios.items()}
@@ -278,10 +281,13 @@ class Baseline:
         """The largest calibrated family score of each row (before ``score``'s shaping)."""
         current, original = self._require()
         X = self._check(X)
-        ratios, _, _ = self._ratios(X)
+        drifted = current is not original
+        # a drifted baseline reads the original's ratios twice (rules 5 and 6): score once
+        before = original.ratios(X)[0] if drifted else None
+        ratios, _, _ = self._ratios(X, before)
         score = np.max(np.vstack(list(ratios.values())), axis=0)
-        if current is not original:  # the fault families stay pinned (ml.drift, rule 5)
-            guard = pinned_ratio(self, X)
+        if drifted:  # the fault families stay pinned (ml.drift, rule 5)
+            guard = pinned_ratio(self, X, before)
             if guard is not None:
                 score = np.maximum(score, guard * current.threshold / original.threshold)
         return score

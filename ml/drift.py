@@ -115,17 +115,20 @@ def update_baseline(baseline: Baseline, X: np.ndarray,
     return UpdateResult(admitted, reasons, refitted, changed or refitted)
 
 
-def pinned_ratio(baseline: Baseline, X: np.ndarray) -> np.ndarray | None:
+def pinned_ratio(baseline: Baseline, X: np.ndarray,
+                 ratios: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
     """Per row, the largest pinned ratio against the *original* baseline: each strict
     family and, with ``pin_shape``, the level-free spectral shape (rule 5); None when
-    there is nothing to pin."""
+    there is nothing to pin. ``ratios``: the original's family ratios of ``X``, when
+    the caller has them already."""
     original = baseline._original
     assert original is not None
     policy = baseline.policy
     parts = []
     strict = [f for f in policy.strict_families if f in original.model.families]
     if strict:
-        ratios, _, _ = original.ratios(X)
+        if ratios is None:
+            ratios, _, _ = original.ratios(X)
         parts += [ratios[f] for f in strict]
     if getattr(policy, "pin_shape", False):
         shape = original.shape_ratio(X)
