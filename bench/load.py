@@ -279,14 +279,13 @@ def analysis_figures(url: str, since: dt.datetime, warmup_s: float = 0.0) -> dic
     with engine.connect() as conn:
         by_status = dict(conn.execute(sa.text(
             "SELECT status, count(*) FROM recording GROUP BY status")).all())
-        lags = [float(x) for x in conn.execute(sa.text(
-            "SELECT EXTRACT(EPOCH FROM d.created_at - r.created_at) FROM diagnosis d "
-            "JOIN recording r ON r.id = d.recording_id WHERE r.created_at >= :since"),
-            {"since": since}).scalars()]
-        steady = [float(x) for x in conn.execute(sa.text(
-            "SELECT EXTRACT(EPOCH FROM d.created_at - r.created_at) FROM diagnosis d "
-            "JOIN recording r ON r.id = d.recording_id WHERE r.created_at >= :since"),
-            {"since": since + dt.timedelta(seconds=warmup_s)}).scalars()]
+        received = conn.execute(sa.text(
+            "SELECT r.created_at, EXTRACT(EPOCH FROM d.created_at - r.created_at) "
+            "FROM diagnosis d JOIN recording r ON r.id = d.recording_id "
+            "WHERE r.created_at >= :since"), {"since": since}).all()
+        lags = [float(lag) for _at, lag in received]
+        settled = since + dt.timedelta(seconds=warmup_s)
+        steady = [float(lag) for at, lag in received if at >= settled]
         readings, distinct = conn.execute(sa.text(
             "SELECT count(*), count(DISTINCT (compressor_id, seq)) FROM reading")).one()
     engine.dispose()

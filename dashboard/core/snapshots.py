@@ -48,7 +48,7 @@ class SnapshotCache:
         self.prefix = prefix
         self._epoch = secrets.token_hex(6)  # keys of this process until its first event
         self._marks: dict[tuple[str, int], str] = {}
-        self._late: dict[tuple[str, int], float] = {}  # when a LATE_OK event last renewed
+        self._late: dict[tuple[str, int], float] = {}  # event time of the last renewal
         self._local: dict[tuple[str, int], tuple[str, float, Any]] = {}
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._guard = threading.Lock()

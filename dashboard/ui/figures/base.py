@@ -93,7 +93,7 @@ def _template(name: str) -> dict[str, Any]:
 def fast_figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
     """A figure from plain plotly dicts, without plotly's per-property validation,
     for the charts that live updates redraw: a 24 h sensor chart cost 92 ms of CPU
-    through ``make_subplots``/``add_trace``/``update_layout`` and costs ~1 ms so
+    through ``make_subplots``/``add_trace``/``update_layout`` and costs 7 ms so
     (issue 14). The dicts must be what the validated figure would hold (numpy arrays
     are fine: they travel as base64 like validated ones); a named template is
     resolved here, as plotly's validator would. tests/test_figures.py compares the
