@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from dashboard.accounts.auth import hash_password, verify_password
 from dashboard.core.database import session_scope
 from dashboard.core.models import User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, migrated_sqlite
 
 
 def _set(server, email, **values):
@@ -139,10 +139,8 @@ def test_callback_post_must_be_json(client, world):
 
 def test_login_form_requires_csrf_token(tmp_path):
     from dashboard.app import create_app
-    from dashboard.core.migrations import upgrade
 
-    url = f"sqlite:///{tmp_path / 'c.db'}"
-    upgrade(url)
+    url = migrated_sqlite(tmp_path / "c.db")
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"),
                       "SECRET_KEY": "k" * 32}).server
     client = app.test_client()

@@ -12,9 +12,8 @@ import requests
 import sqlalchemy as sa
 
 from dashboard.core.database import session_scope
-from dashboard.core.migrations import upgrade
 from dashboard.core.models import AuditLog, Organization, User
-from tests.conftest import PASSWORD, World, _make_app
+from tests.conftest import PASSWORD, World, _make_app, migrated_sqlite
 from tests.fakes.kakao import FakeKakao
 
 
@@ -26,8 +25,7 @@ def kakao():
 
 @pytest.fixture
 def kakao_app(tmp_path, kakao):
-    url = f"sqlite:///{tmp_path / 'kakao.db'}"
-    upgrade(url)
+    url = migrated_sqlite(tmp_path / "kakao.db")
     return _make_app(tmp_path, url, KAKAO_CLIENT_ID=kakao.client_id,
                      KAKAO_CLIENT_SECRET=kakao.client_secret, KAKAO_AUTH_URL=kakao.url,
                      KAKAO_API_URL=kakao.url).server
@@ -291,8 +289,7 @@ def test_login_page_offers_kakao_and_registration(client):
 
 
 def test_no_kakao_button_without_configuration(tmp_path):
-    url = f"sqlite:///{tmp_path / 'plain.db'}"
-    upgrade(url)
+    url = migrated_sqlite(tmp_path / "plain.db")
     app = _make_app(tmp_path, url).server
     c = app.test_client()
     assert 'id="login-kakao"' not in c.get("/login").get_data(as_text=True)

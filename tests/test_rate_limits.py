@@ -9,14 +9,12 @@ import sqlalchemy as sa
 
 from dashboard.core.config import Settings
 from dashboard.core.database import session_scope
-from dashboard.core.migrations import upgrade
 from dashboard.core.models import Reading
-from tests.conftest import World, _make_app
+from tests.conftest import World, _make_app, migrated_sqlite
 
 
 def make_app(tmp_path, **config):
-    url = f"sqlite:///{tmp_path / 'limits.db'}"
-    upgrade(url)
+    url = migrated_sqlite(tmp_path / "limits.db")
     return _make_app(tmp_path, url, **config).server
 
 

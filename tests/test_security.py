@@ -11,14 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.core.database import session_scope
-from dashboard.core.migrations import upgrade
 from dashboard.core.models import AuditLog
-from tests.conftest import PASSWORD, World, _make_app
+from tests.conftest import PASSWORD, World, _make_app, migrated_sqlite
 
 
 def make_app(tmp_path, **config):
-    url = f"sqlite:///{tmp_path / 'sec.db'}"
-    upgrade(url)
+    url = migrated_sqlite(tmp_path / "sec.db")
     return _make_app(tmp_path, url, **config).server
 
 
@@ -200,8 +198,7 @@ def test_known_or_short_secret_key_is_refused_outside_the_demo(tmp_path, key):
     from dashboard.app import create_app
     from dashboard.core.config import ConfigError
 
-    url = f"sqlite:///{tmp_path / 'k.db'}"
-    upgrade(url)
+    url = migrated_sqlite(tmp_path / "k.db")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"),
                     "SECRET_KEY": key})
