@@ -2,6 +2,10 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
+# pytest processes of `make test` (pytest-xdist; 0 runs the suite in this process)
+TEST_WORKERS ?= 2
+# one BLAS thread per process when the processes already share out the cores
+TEST_THREADS := $(if $(filter 0 1,$(TEST_WORKERS)),,OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1)
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip --disable-pip-version-check
 PORT ?= 8050
@@ -39,7 +43,7 @@ firmware-test:
 	$(MAKE) -C firmware/esp32 test
 
 test: install-test firmware-test
-	$(PY) -m pytest --headless $(PYTEST_ARGS)
+	$(TEST_THREADS) $(PY) -m pytest --headless -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -25,9 +25,23 @@ from dashboard.core.database import Base, session_scope
 from dashboard.core.migrations import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-TEST_DATABASE_URL = os.environ.get(
+
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist (``make test`` runs two processes) each worker has a database
+    of its own beside the configured one: ``test_gw0``, ``test_gw1``; created when
+    missing (``pg_url``)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = sa.engine.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(
+        hide_password=False)
+
+
+TEST_DATABASE_URL = _per_worker(os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+))
 PASSWORD = "correct-horse-battery"
 
 
@@ -82,12 +96,34 @@ def pytest_setup_options():
     return options
 
 
+BROWSER_TEST_FILES = "tests/test_browser_"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test`` runs two pytest processes (pytest-xdist): tests go out file by file,
+    and every browser test to the same process, one after another, since their servers
+    listen on fixed ports shared between files. (xdist's own ``--dist loadgroup`` does
+    not group under pytest 9: it renames items through an attribute pytest 9 ignores.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(BROWSER_TEST_FILES):
+                return "browser"
+            return nodeid.split("::", 1)[0]
+
+    return BrowserTestsTogether(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     have_browser = Path("/usr/bin/chromium").exists() and shutil.which("chromedriver")
     reason = "Chromium/chromedriver not installed (apt-get install chromium chromium-driver)"
     for item in items:
         if "dash_duo" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+            if not item.nodeid.startswith(BROWSER_TEST_FILES):
+                raise pytest.UsageError(f"{item.nodeid}: browser tests live in "
+                                        f"{BROWSER_TEST_FILES}*.py (pytest_xdist_make_scheduler)")
             if not have_browser:
                 if IN_CI:
                     pytest.exit(f"{reason}; CI=true: browser tests must run", returncode=3)
@@ -113,6 +149,8 @@ def cheap_password_hashing() -> Iterator[None]:
 def pg_url() -> Iterator[str]:
     engine = sa.create_engine(TEST_DATABASE_URL)
     try:
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            create_database_if_missing(TEST_DATABASE_URL)
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
     except Exception as exc:
@@ -123,6 +161,18 @@ def pg_url() -> Iterator[str]:
     engine.dispose()
     upgrade(TEST_DATABASE_URL)
     yield TEST_DATABASE_URL
+
+
+def create_database_if_missing(url: str) -> None:
+    parsed = sa.engine.make_url(url)
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": parsed.database}).scalar():
+                conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        admin.dispose()
 
 
 def _truncate_all(url: str) -> None:

@@ -19,7 +19,7 @@ from dashboard.core.migrations import upgrade
 from dashboard.core.models import Compressor
 from dashboard.operations.backup import row_counts
 from tests import test_ingest_audio
-from tests.conftest import TEST_DATABASE_URL, World, _make_app, missing
+from tests.conftest import TEST_DATABASE_URL, World, _make_app, create_database_if_missing, missing
 from tests.factories import add_diagnosis, add_readings, add_recording
 
 moto_s3 = test_ingest_audio.moto_s3  # the fixture: a moto S3 server on 127.0.0.1
@@ -29,17 +29,11 @@ def _side_database(suffix: str) -> str:
     """A database of its own beside TEST_DATABASE_URL (a restore replaces its schema)."""
     url = sa.engine.make_url(TEST_DATABASE_URL)
     name = f"{url.database}_{suffix}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    out = url.set(database=name).render_as_string(hide_password=False)
     try:
-        with admin.connect() as conn:
-            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                {"n": name}).scalar():
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        create_database_if_missing(out)
     except sa.exc.OperationalError as exc:
         missing(f"PostgreSQL not reachable at {TEST_DATABASE_URL}: {exc.__class__.__name__}")
-    finally:
-        admin.dispose()
-    out = url.set(database=name).render_as_string(hide_password=False)
     engine = sa.create_engine(out)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
