@@ -212,6 +212,33 @@ def test_memory_limits_start_no_thread_per_call_and_still_expire(tmp_path):
     assert post_reading(client, token, 100).status_code == 201
 
 
+def test_memory_clean_up_survives_a_count_dropped_by_a_read_meanwhile():
+    """limits' clean-up lists the keys, then looks each up; a read in another thread
+    drops an expired count in between. The clean-up must neither raise nor stop."""
+    import time
+
+    from dashboard.accounts.rate_limits import LeanMemoryStorage
+
+    storage = LeanMemoryStorage("sc-memory://")
+    storage.incr("gone", 1)
+    storage.incr("stale", 1)
+    storage.incr("fresh", 60)
+    storage.expirations["gone"] = storage.expirations["stale"] = time.time() - 1
+
+    class DroppedMeanwhile(dict):  # what get() in another thread does mid-loop
+        def __getitem__(self, key):
+            if key == "gone":
+                storage.storage.pop(key, None)
+                self.pop(key, None)
+            return super().__getitem__(key)
+
+    storage.expirations = DroppedMeanwhile(storage.expirations)
+    storage.expire()  # raised KeyError through limits' own clean-up
+    storage.expirations = dict(storage.expirations)
+    storage.expire()
+    assert set(storage.storage) == {"fresh"} and set(storage.expirations) == {"fresh"}
+
+
 def test_device_calls_carry_no_session_cookie_nor_page_headers(tmp_path):
     app = make_app(tmp_path)
     world = World(app)
