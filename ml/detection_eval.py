@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from ml.baseline import Baseline
 from ml.dataset import choose_analysis_rate, load_labelled_folder
 from ml.drift import DriftPolicy
 from ml.features import extract_features_batch
-from ml.synthetic import FAULT_GENERATORS, make_fault, mix_at_snr
+from ml.synthetic import FAULT_GENERATORS, FaultGenerator, mix_at_snr
 
 COMPARED_METHODS = ("families", "families_tail", "logmel_mahalanobis", "mahalanobis")
 """The round-2 default, the tail-calibrated default (round 4), the plain reference, the
@@ -158,7 +158,8 @@ def detection_benchmark(compressor_dir: str | Path, snrs: Sequence[float] = (10.
                         splits: Sequence[str] = REPORTED_SPLITS,
                         states: Sequence[str] = ("run", "rest"), streaming: bool = True,
                         sr: int = DEVICE_SAMPLE_RATE,
-                        cache_dir: str | Path | None = None) -> dict[str, Any]:
+                        cache_dir: str | Path | None = None,
+                        kinds: Mapping[str, FaultGenerator] | None = None) -> dict[str, Any]:
     """Detection of SYNTHETIC faults mixed into real compressor clips.
 
     For every seed, every healthy clip is scored as recorded and once per fault kind
@@ -170,8 +171,10 @@ def detection_benchmark(compressor_dir: str | Path, snrs: Sequence[float] = (10.
     ``Baseline.update`` run over the test clips in time order (``_streaming``) on the
     chronological and held-out-minute splits. ``summary`` averages over seeds.
     ``cache_dir``: keep the feature rows there (``features_cache``) so that a re-run
-    with another scoring only pays for the baselines.
+    with another scoring only pays for the baselines. ``kinds``: the fault generators
+    (default ``FAULT_GENERATORS``; ``ml.unseen_faults`` for kinds kept out of design).
     """
+    kinds = FAULT_GENERATORS if kinds is None else kinds
     started = time.perf_counter()
     clips, sessions = load_compressor(compressor_dir, states, sr)
     counts = {s: len(v) for s, v in sessions.items()}
@@ -185,8 +188,8 @@ def detection_benchmark(compressor_dir: str | Path, snrs: Sequence[float] = (10.
         for snr in snrs:
             rng = np.random.default_rng([int(seed), int(round(10 * snr))])
             faulty[snr] = {}
-            for kind in FAULT_GENERATORS:  # the draws stay in the same order, cached or not
-                mixed = [mix_at_snr(c, make_fault(kind, len(c), sr, rng), snr) for c in clips]
+            for kind, generator in kinds.items():  # the draws keep their order, cached or not
+                mixed = [mix_at_snr(c, generator(len(c), sr, rng), snr) for c in clips]
                 faulty[snr][kind] = features_cache(
                     cache_dir, f"{kind}_{seed}_{snr:g}_{'-'.join(states)}_{sr}",
                     lambda m=mixed: extract_features_batch(m, sr))

@@ -111,3 +111,39 @@ def test_every_fault_kind_is_documented_as_synthetic() -> None:
     assert "SYNTHETIC" in doc
     for kind in S.FAULT_GENERATORS:
         assert f"``{kind}``" in doc
+
+
+def _band_share(y: np.ndarray, low: float, high: float) -> float:
+    power = np.abs(np.fft.rfft(y)) ** 2
+    freqs = np.fft.rfftfreq(len(y), 1 / SR)
+    return float(power[(freqs >= low) & (freqs < high)].sum() / power.sum())
+
+
+def test_unseen_kinds_stay_out_of_design_and_training() -> None:
+    """bench/detection.py --kinds unseen is a check on kinds the detector was not built
+    on: they must never join the design kinds, whose names train the demo model."""
+    from ml.demo import DEMO_CONDITIONS
+    from ml.unseen_faults import UNSEEN_FAULT_GENERATORS
+    from ml.unseen_faults import __doc__ as unseen_doc
+
+    assert len(UNSEEN_FAULT_GENERATORS) == 5
+    assert not set(UNSEEN_FAULT_GENERATORS) & (set(S.FAULT_GENERATORS) | set(DEMO_CONDITIONS))
+    for kind in UNSEEN_FAULT_GENERATORS:
+        assert f"``{kind}``" in (unseen_doc or "")
+
+
+def test_unseen_kinds_sound_where_their_docstrings_say() -> None:
+    from ml import unseen_faults as U
+
+    rng = np.random.default_rng(9)
+    assert _band_share(U.unbalance_fault(N, SR, rng), 20, 65) > 0.99
+    assert _band_share(U.whine_fault(N, SR, rng), 1400, 5100) > 0.99
+    assert _band_share(U.rub_fault(N, SR, rng), 900, 6500) > 0.95
+    assert _band_share(U.crackle_fault(N, SR, rng), 2500, SR / 2) > 0.9
+    loose = U.looseness_fault(N, SR, rng)
+    assert _band_share(loose, 10, 450) > 0.9  # running speed, its harmonics, half orders
+    crackle = _features(U.crackle_fault(N, SR, rng))
+    assert crackle["kurtosis"] > 3
+    for make in U.UNSEEN_FAULT_GENERATORS.values():
+        y = make(N, SR, np.random.default_rng(10))
+        assert y.shape == (N,) and np.isfinite(y).all() and np.std(y) > 0
