@@ -83,11 +83,37 @@ def start_gunicorn(url: str, instance: str, port: int, app_root: Path = ROOT) ->
     for _ in range(120):
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                wait_for_idle_workers(proc.pid, 2)
                 return proc
         except requests.RequestException:
             time.sleep(0.5)
     proc.kill()
     raise RuntimeError("gunicorn did not start")
+
+
+def _cpu_ticks(pid: str) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_for_idle_workers(master: int, workers: int, timeout: float = 60.0) -> None:
+    """Until ``workers`` workers exist and none used CPU for half a second. /healthz
+    answers once one worker is up; on a slow machine the other may still be importing
+    the app when the senders connect, and a sender's keep-alive connection stays with
+    the worker that took it: every connection went to one worker (one GIL, about one
+    core) in some runs, and the figures halved."""
+    deadline = time.monotonic() + timeout
+    last: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        kids = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        try:
+            now = {pid: _cpu_ticks(pid) for pid in kids}
+        except FileNotFoundError:
+            now = {}
+        if len(kids) >= workers and now == last:
+            return
+        last = now
+        time.sleep(0.5)
 
 
 def run_load(threads: int, seconds: float,
