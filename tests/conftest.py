@@ -211,9 +211,12 @@ def migrated_sqlite(path: Path) -> str:
     """The URL of a new SQLite database at ``path``, at the migrations' head: a copy of
     one migrated once per test process (running the migrations takes ~0.3 s a time)."""
     if not _SQLITE_AT_HEAD:
+        import atexit
         import tempfile
 
-        template = Path(tempfile.mkdtemp(prefix="sc-sqlite-head-")) / "head.db"
+        folder = tempfile.mkdtemp(prefix="sc-sqlite-head-")
+        atexit.register(shutil.rmtree, folder, True)
+        template = Path(folder) / "head.db"
         upgrade(f"sqlite:///{template}")
         assert not template.with_name("head.db-wal").exists()
         _SQLITE_AT_HEAD.append(template)
