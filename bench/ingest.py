@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import psutil
 import requests
 import soundfile as sf
 
@@ -91,11 +92,6 @@ def start_gunicorn(url: str, instance: str, port: int, app_root: Path = ROOT) ->
     raise RuntimeError("gunicorn did not start")
 
 
-def _cpu_ticks(pid: str) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 def wait_for_idle_workers(master: int, workers: int, timeout: float = 60.0) -> None:
     """Until ``workers`` workers exist and none used CPU for half a second. /healthz
     answers once one worker is up; on a slow machine the other may still be importing
@@ -103,14 +99,13 @@ def wait_for_idle_workers(master: int, workers: int, timeout: float = 60.0) -> N
     the worker that took it: every connection went to one worker (one GIL, about one
     core) in some runs, and the figures halved."""
     deadline = time.monotonic() + timeout
-    last: dict[str, int] = {}
+    last: dict[int, float] = {}
     while time.monotonic() < deadline:
-        kids = Path(f"/proc/{master}/task/{master}/children").read_text().split()
         try:
-            now = {pid: _cpu_ticks(pid) for pid in kids}
-        except FileNotFoundError:
+            now = {kid.pid: sum(kid.cpu_times()[:2]) for kid in psutil.Process(master).children()}
+        except psutil.Error:  # a worker exited or was replaced meanwhile: look again
             now = {}
-        if len(kids) >= workers and now == last:
+        if len(now) >= workers and now == last:
             return
         last = now
         time.sleep(0.5)
