@@ -50,7 +50,8 @@ def looseness_fault(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
         amp = float(rng.uniform(0.5, 1.5)) * order ** -0.7
         x += amp * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
     stop = float(np.quantile(np.abs(x), rng.uniform(0.8, 0.95)))
-    return np.clip(x, -stop, stop) - np.mean(np.clip(x, -stop, stop))
+    clipped = np.clip(x, -stop, stop)
+    return clipped - clipped.mean()
 
 
 def rub_fault(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
